@@ -1,0 +1,134 @@
+/**
+ * Every error typeorm-occ throws is an {@link OccError}, so one `instanceof` catches them all.
+ * Each subclass sets `name` to its class name, which survives JSON logging and duplicated copies
+ * of the package (see {@link isStaleDataError}).
+ */
+export abstract class OccError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Which write found the row changed or gone. */
+export type StaleOperation = "update" | "delete" | "soft-delete" | "restore";
+
+export interface StaleDataDetails {
+  entityName: string;
+  primaryKey: Record<string, unknown>;
+  expectedVersion: number;
+  /** The row's version when it could be read after the failed write; `null` when the row is gone. */
+  actualVersion: number | null;
+  operation: StaleOperation;
+  entity: object | undefined;
+}
+
+/**
+ * A version-checked UPDATE or DELETE matched no row: somebody else changed (or removed) the row
+ * since it was read. The surrounding transaction is rolled back; reload and retry, or report a
+ * conflict (HTTP 409/412).
+ *
+ * @example
+ * try {
+ *   await orders.save(order);
+ * } catch (error) {
+ *   if (error instanceof StaleDataError) return reply.status(409).send(error.message);
+ *   throw error;
+ * }
+ */
+export class StaleDataError extends OccError implements StaleDataDetails {
+  readonly entityName: string;
+  readonly primaryKey: Record<string, unknown>;
+  readonly expectedVersion: number;
+  readonly actualVersion: number | null;
+  readonly operation: StaleOperation;
+  readonly entity: object | undefined;
+
+  constructor(details: StaleDataDetails) {
+    super(StaleDataError.describe(details));
+    this.entityName = details.entityName;
+    this.primaryKey = details.primaryKey;
+    this.expectedVersion = details.expectedVersion;
+    this.actualVersion = details.actualVersion;
+    this.operation = details.operation;
+    this.entity = details.entity;
+  }
+
+  private static describe(d: StaleDataDetails): string {
+    const found = d.actualVersion === null ? "row no longer exists" : `found ${d.actualVersion}`;
+    return `${d.entityName}#${formatPrimaryKey(d.primaryKey)} is stale: expected version ${d.expectedVersion}, ${found} (${d.operation})`;
+  }
+}
+
+/** A version value that is not a safe, non-negative integer (a string from HTTP, `1.5`, `NaN`, `-1`, …). */
+export class InvalidVersionError extends OccError {
+  constructor(
+    readonly entityName: string,
+    readonly propertyName: string,
+    readonly value: unknown,
+  ) {
+    super(
+      `${entityName}.${propertyName} must be a safe non-negative integer, got ${describeValue(value)}` +
+        (typeof value === "string" ? " (convert request input with parseVersion() first)" : ""),
+    );
+  }
+}
+
+/**
+ * An existing row was saved or removed without a version: the write could not be checked, and an
+ * unchecked overwrite is exactly the lost update this library prevents.
+ */
+export class MissingVersionError extends OccError {
+  constructor(
+    readonly entityName: string,
+    readonly propertyName: string,
+    readonly primaryKey: Record<string, unknown>,
+  ) {
+    super(
+      `${entityName}#${formatPrimaryKey(primaryKey)} has no ${propertyName}: load the row or pass the version the client read before saving or removing it`,
+    );
+  }
+}
+
+/** An entity class is declared in a way typeorm-occ cannot guard (raised when the DataSource builds its metadata). */
+export class EntityDefinitionError extends OccError {
+  constructor(
+    readonly entityName: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${entityName}: ${problem}`, options);
+  }
+}
+
+/** The installed TypeORM no longer has the internal shape typeorm-occ was built against. */
+export class TypeOrmCompatibilityError extends OccError {}
+
+/**
+ * `instanceof` fails when an application ends up with two copies of typeorm-occ; this guard checks
+ * the error's shape instead.
+ */
+export function isStaleDataError(error: unknown): error is StaleDataError {
+  if (error instanceof StaleDataError) return true;
+  if (typeof error !== "object" || error === null) return false;
+  const candidate = error as Partial<StaleDataError>;
+  return (
+    candidate.name === "StaleDataError" &&
+    typeof candidate.entityName === "string" &&
+    typeof candidate.expectedVersion === "number"
+  );
+}
+
+export function formatPrimaryKey(primaryKey: Record<string, unknown>): string {
+  const values = Object.values(primaryKey);
+  if (values.length === 1) return String(values[0]);
+  return `(${Object.entries(primaryKey)
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(", ")})`;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "bigint" || value === null || value === undefined) return String(value);
+  return Object.prototype.toString.call(value);
+}

@@ -1,0 +1,23 @@
+/**
+ * typeorm-occ: optimistic concurrency control for TypeORM.
+ *
+ * @example
+ * import { VersionColumn, StaleDataError } from "typeorm-occ";
+ */
+import { ensureInstalled } from "./install";
+
+export { VersionColumn, AggregateRoot, AggregateMember, type VersionColumnOptions } from "../decorators";
+export {
+  OccError,
+  StaleDataError,
+  InvalidVersionError,
+  MissingVersionError,
+  EntityDefinitionError,
+  TypeOrmCompatibilityError,
+  isStaleDataError,
+  type StaleOperation,
+  type StaleDataDetails,
+} from "./errors";
+export { parseVersion, isVersionNumber } from "./version-value";
+
+ensureInstalled();

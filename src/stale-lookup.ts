@@ -1,0 +1,57 @@
+import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
+import { StaleDataError, type StaleOperation } from "./errors";
+import { primaryKeyValues } from "./versioned-metadata";
+
+export interface StaleWrite {
+  metadata: EntityMetadata;
+  versionColumn: ColumnMetadata;
+  identifier: ObjectLiteral;
+  expectedVersion: number;
+  operation: StaleOperation;
+  entity: ObjectLiteral | undefined;
+}
+
+/**
+ * Builds the error for a write that matched no row. Only here, on the failure path, is the row read
+ * again (inside the same transaction) to report the version it holds now.
+ */
+export async function staleDataError(queryRunner: QueryRunner, write: StaleWrite): Promise<StaleDataError> {
+  const actual = await readVersions(queryRunner, write.metadata, write.versionColumn, [write.identifier]);
+  return staleErrorFromVersion(write, actual.get(JSON.stringify(primaryKeyValues(write.metadata, write.identifier))) ?? null);
+}
+
+export function staleErrorFromVersion(write: StaleWrite, actualVersion: number | null): StaleDataError {
+  return new StaleDataError({
+    entityName: write.metadata.name,
+    primaryKey: primaryKeyValues(write.metadata, write.identifier),
+    expectedVersion: write.expectedVersion,
+    actualVersion,
+    operation: write.operation,
+    entity: write.entity,
+  });
+}
+
+/** Current versions of the given rows (soft-deleted ones included), keyed by JSON of their primary key. */
+export async function readVersions(
+  queryRunner: QueryRunner,
+  metadata: EntityMetadata,
+  versionColumn: ColumnMetadata,
+  identifiers: ObjectLiteral[],
+): Promise<Map<string, number>> {
+  const alias = "occ_row";
+  const query = queryRunner.manager
+    .createQueryBuilder(metadata.target, alias, queryRunner)
+    .withDeleted()
+    .select(`${alias}.${versionColumn.propertyPath}`, "occ_version")
+    .whereInIds(identifiers.map((identifier) => metadata.getEntityIdMap(identifier) ?? identifier));
+  for (const column of metadata.primaryColumns) query.addSelect(`${alias}.${column.propertyPath}`, `occ_pk_${column.databaseName}`);
+  const rows: Record<string, unknown>[] = await query.getRawMany();
+  const versions = new Map<string, number>();
+  for (const row of rows) {
+    const key: Record<string, unknown> = {};
+    for (const column of metadata.primaryColumns) key[column.propertyPath] = row[`occ_pk_${column.databaseName}`];
+    versions.set(JSON.stringify(key), Number(row.occ_version));
+  }
+  return versions;
+}

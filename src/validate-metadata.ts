@@ -1,0 +1,50 @@
+import type { DataSource, EntityMetadata } from "typeorm";
+import { EntityDefinitionError } from "./errors";
+import { INTEGER_COLUMN_TYPES, isDeclaredAggregateRoot, versionDeclarationsOf } from "./registry";
+import { occVersionColumn } from "./versioned-metadata";
+
+const validated = new WeakSet<DataSource>();
+
+/**
+ * Checks, once per DataSource, that every entity declared with typeorm-occ decorators can be
+ * guarded. Runs right after TypeORM builds its metadata (DataSource.initialize), and again lazily
+ * before the first save in case entity files were loaded while that build was already running.
+ */
+export function validateDataSourceMetadata(dataSource: DataSource): void {
+  if (validated.has(dataSource)) return;
+  for (const metadata of dataSource.entityMetadatas) validateEntity(metadata);
+  validated.add(dataSource);
+}
+
+function validateEntity(metadata: EntityMetadata): void {
+  const declared = versionDeclarationsOf(metadata.target);
+  const isRoot = isDeclaredAggregateRoot(metadata.target);
+  if (declared.length === 0) {
+    if (isRoot) {
+      throw new EntityDefinitionError(
+        metadata.name,
+        "@AggregateRoot() needs a version column: add @VersionColumn() from typeorm-occ to the class",
+      );
+    }
+    return;
+  }
+  const versionColumns = metadata.columns.filter((column) => column.isVersion);
+  if (declared.length > 1 || versionColumns.length > 1) {
+    const names = versionColumns.map((column) => column.propertyName).join(", ");
+    throw new EntityDefinitionError(metadata.name, `has more than one version column (${names}); keep exactly one @VersionColumn()`);
+  }
+  const column = occVersionColumn(metadata);
+  if (!column) {
+    throw new EntityDefinitionError(metadata.name, `@VersionColumn() property "${declared[0].propertyName}" is not a column of the entity`);
+  }
+  const type = typeof column.type === "string" ? column.type : column.type.name;
+  if (!INTEGER_COLUMN_TYPES.has(type.toLowerCase())) {
+    throw new EntityDefinitionError(metadata.name, `version column "${column.propertyName}" must be an integer column, got type "${type}"`);
+  }
+  if (metadata.primaryColumns.length === 0) {
+    throw new EntityDefinitionError(metadata.name, "a versioned entity needs a primary key");
+  }
+  if (metadata.treeType) {
+    throw new EntityDefinitionError(metadata.name, `@VersionColumn() is not supported on tree entities (${metadata.treeType})`);
+  }
+}

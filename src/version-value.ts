@@ -1,0 +1,36 @@
+import { InvalidVersionError } from "./errors";
+
+/** The first version a row gets on INSERT. */
+export const INITIAL_VERSION = 1;
+
+/** True for the only values a version may hold: safe, non-negative integers. */
+export function isVersionNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+/**
+ * Checks a version the application supplied. Strings are rejected even when numeric: they come
+ * from request input that was never validated, so the caller must convert them deliberately
+ * (see {@link parseVersion}).
+ */
+export function assertVersion(entityName: string, propertyName: string, value: unknown): number {
+  if (!isVersionNumber(value)) throw new InvalidVersionError(entityName, propertyName, value);
+  return value;
+}
+
+/**
+ * Converts a version taken from the outside world (a form field, a JSON body, a query string) into
+ * a number, strictly: only decimal digits, no sign, no exponent, no whitespace, at most
+ * `Number.MAX_SAFE_INTEGER`. Anything else throws {@link InvalidVersionError}.
+ *
+ * @example
+ * order.version = parseVersion(req.body.version); // "3" -> 3, "3.0" / "abc" / "" -> InvalidVersionError
+ */
+export function parseVersion(input: unknown, label = "version"): number {
+  if (isVersionNumber(input)) return input;
+  if (typeof input === "string" && /^(0|[1-9][0-9]{0,15})$/.test(input)) {
+    const parsed = Number(input);
+    if (Number.isSafeInteger(parsed)) return parsed;
+  }
+  throw new InvalidVersionError("input", label, input);
+}

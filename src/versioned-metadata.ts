@@ -1,0 +1,38 @@
+import type { EntityMetadata, ObjectLiteral } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
+import { versionDeclarationsOf } from "./registry";
+
+const cache = new WeakMap<EntityMetadata, ColumnMetadata | null>();
+
+/**
+ * The typeorm-occ version column of an entity, or undefined when the entity is not versioned by us
+ * (plain entities, and entities using TypeORM's own @VersionColumn, are left to TypeORM).
+ */
+export function occVersionColumn(metadata: EntityMetadata): ColumnMetadata | undefined {
+  let column = cache.get(metadata);
+  if (column === undefined) {
+    const declared = new Set(versionDeclarationsOf(metadata.target).map((d) => d.propertyName));
+    column = metadata.columns.find((c) => c.isVersion && declared.has(c.propertyName)) ?? null;
+    cache.set(metadata, column);
+  }
+  return column ?? undefined;
+}
+
+/** A stable string for "this row": entity name plus primary key values. */
+export function rowKey(metadata: EntityMetadata, primaryKey: ObjectLiteral): string {
+  return `${metadata.name}:${JSON.stringify(primaryKeyValues(metadata, primaryKey))}`;
+}
+
+/** The primary key of an entity (or identifier map) as a plain `{ property: value }` record. */
+export function primaryKeyValues(metadata: EntityMetadata, entity: ObjectLiteral): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const column of metadata.primaryColumns) values[column.propertyPath] = column.getEntityValue(entity);
+  return values;
+}
+
+export function hasCompletePrimaryKey(metadata: EntityMetadata, entity: ObjectLiteral): boolean {
+  return metadata.primaryColumns.every((column) => {
+    const value = column.getEntityValue(entity);
+    return value !== undefined && value !== null;
+  });
+}
