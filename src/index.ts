@@ -19,5 +19,12 @@ export {
   type StaleDataDetails,
 } from "./errors";
 export { parseVersion, isVersionNumber } from "./version-value";
+export {
+  withOptimisticRetry,
+  isRetryableConflict,
+  isSerializationFailure,
+  isSqliteBusy,
+  type OptimisticRetryOptions,
+} from "./retry";
 
 ensureInstalled();
