@@ -1,0 +1,26 @@
+/** Sizes of one run: the full run (under 10 minutes on 2 cores) or `--quick` (about a minute). */
+export interface BenchConfig {
+  quick: boolean;
+  singleSave: { rounds: number; opsPerSample: number };
+  aggregate: { rounds: number; opsPerSample: (lines: number) => number; lineCounts: number[] };
+  contention: { rounds: number; seconds: number; workers: number[]; rows: number[]; poolSize: number; retries: number };
+  memory: { entities: number; batch: number; repeats: number };
+}
+
+export function configFor(quick: boolean): BenchConfig {
+  return quick
+    ? {
+        quick,
+        singleSave: { rounds: 12, opsPerSample: 25 },
+        aggregate: { rounds: 6, opsPerSample: (lines) => (lines >= 100 ? 3 : 10), lineCounts: [1, 10, 100] },
+        contention: { rounds: 2, seconds: 0.6, workers: [8, 32], rows: [1, 100], poolSize: 16, retries: 10 },
+        memory: { entities: 10_000, batch: 1000, repeats: 1 },
+      }
+    : {
+        quick,
+        singleSave: { rounds: 40, opsPerSample: 50 },
+        aggregate: { rounds: 20, opsPerSample: (lines) => (lines >= 100 ? 5 : 20), lineCounts: [1, 10, 100] },
+        contention: { rounds: 3, seconds: 2, workers: [8, 32], rows: [1, 100], poolSize: 16, retries: 10 },
+        memory: { entities: 100_000, batch: 1000, repeats: 2 },
+      };
+}

@@ -1,0 +1,70 @@
+/**
+ * `npm run bench [-- --quick]`: typeorm-occ against plain TypeORM and the raw drivers on
+ * PostgreSQL and SQLite. Progress goes to stderr; the report to stdout and
+ * bench/results/<date>.md.
+ */
+import "reflect-metadata";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { configFor } from "./config";
+import { openPostgres, openSqlite, startPostgres, type BenchDatabase } from "./databases";
+import { machineInfo } from "./machine";
+import { progress } from "./progress";
+import { renderTargets, type Section } from "./report";
+import { aggregateSave } from "./scenarios/aggregate-save";
+import { contendedCounter } from "./scenarios/contended-counter";
+import { memory } from "./scenarios/memory";
+import { singleSave } from "./scenarios/single-save";
+import { statementsPerOperation } from "./scenarios/statements";
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes("--quick");
+  const config = configFor(quick);
+  const started = Date.now();
+  progress(`${quick ? "quick" : "full"} run`);
+
+  const server = await startPostgres();
+  const databases: BenchDatabase[] = [];
+  const sections: Section[] = [];
+  try {
+    databases.push(await openPostgres(server.url), await openSqlite());
+    for (const db of databases) sections.push(await singleSave(db, config));
+    for (const db of databases) sections.push(await statementsPerOperation(db));
+    for (const db of databases) sections.push(await aggregateSave(db, config));
+    sections.push(await contendedCounter(databases[0], config));
+    sections.push(await memory(config));
+  } finally {
+    for (const db of databases) await db.close();
+    await server.stop();
+  }
+
+  const minutes = ((Date.now() - started) / 60000).toFixed(1);
+  const date = new Date().toISOString().slice(0, 10);
+  const report = [
+    `# typeorm-occ benchmark — ${date}${quick ? " (quick run)" : ""}`,
+    "",
+    `Run with \`npm run bench${quick ? " -- --quick" : ""}\` in ${minutes} min. Times: median (p25–p75). Ratios: median over plain TypeORM's median (< 1 is faster).`,
+    "",
+    "## Machine",
+    "",
+    ...machineInfo(databases.map((db) => db.version)),
+    "",
+    "## Targets",
+    "",
+    renderTargets(sections.flatMap((section) => section.targets)),
+    "",
+    ...sections.flatMap((section) => [`## ${section.title}`, "", section.body, ""]),
+  ].join("\n");
+
+  process.stdout.write(`${report}\n`);
+  const directory = resolve(__dirname, "../../bench/results");
+  mkdirSync(directory, { recursive: true });
+  const file = join(directory, `${date}${quick ? "-quick" : ""}.md`);
+  writeFileSync(file, `${report}\n`);
+  progress(`wrote ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
