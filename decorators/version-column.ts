@@ -29,6 +29,13 @@ export function VersionColumn(options: VersionColumnOptions = {}): PropertyDecor
   const register = TypeOrmVersionColumn({ type: "integer", ...options } as ColumnOptions);
   return (target: object, propertyName: string | symbol) => {
     register(target, propertyName);
-    declareVersionColumn(target.constructor, String(propertyName));
+    // TypeORM stores every version column as its integer type whatever `type` says, so the declared
+    // type and the TypeScript property type are recorded for the validator to reject mistakes.
+    const designType: unknown = Reflect.getMetadata?.("design:type", target, propertyName);
+    declareVersionColumn(target.constructor, {
+      propertyName: String(propertyName),
+      type: typeof options.type === "string" ? options.type : undefined,
+      designType: typeof designType === "function" ? designType : undefined,
+    });
   };
 }

@@ -7,7 +7,7 @@ import { RootResolver, type RootRef } from "./aggregate/root-resolver";
 import { staleErrorFromVersion } from "./stale-lookup";
 import { currentDepth, transactionStateOf, type Undo } from "./transaction-state";
 import { attachTransactionSubscriber } from "./transaction-subscriber";
-import { validateDataSourceMetadata } from "./validate-metadata";
+import { explainRejectedMetadata, validateDataSourceMetadata } from "./validate-metadata";
 import { assertVersion, INITIAL_VERSION, isVersionNumber } from "./version-value";
 import { checkedDelete, checkedSoftDeleteOrRestore, checkedUpdate } from "./versioned-writes";
 import { hasCompletePrimaryKey, occVersionColumn, primaryKeyValues, rowKey } from "./versioned-metadata";
@@ -39,6 +39,10 @@ export const persistenceHook: PersistenceHook = {
     validateDataSourceMetadata(dataSource);
     aggregateGraphOf(dataSource);
     attachTransactionSubscriber(dataSource);
+  },
+
+  metadataRejected(dataSource: DataSource, error: unknown) {
+    return explainRejectedMetadata(dataSource, error);
   },
 
   async execute(unit, original) {

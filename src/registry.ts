@@ -16,6 +16,10 @@ export const INTEGER_COLUMN_TYPES: ReadonlySet<string> = new Set([
 
 export interface VersionDeclaration {
   propertyName: string;
+  /** The declared column type, when the user gave one. */
+  type?: string;
+  /** The property's TypeScript type from decorator metadata (`design:type`), when emitted. */
+  designType?: Function;
 }
 
 export interface AggregateMemberDeclaration {
@@ -27,9 +31,9 @@ const versionColumns = new Map<Function, VersionDeclaration[]>();
 const aggregateRoots = new Set<Function>();
 const aggregateMembers = new Map<Function, AggregateMemberDeclaration[]>();
 
-export function declareVersionColumn(target: Function, propertyName: string): void {
+export function declareVersionColumn(target: Function, declaration: VersionDeclaration): void {
   const list = versionColumns.get(target) ?? [];
-  if (!list.some((declaration) => declaration.propertyName === propertyName)) list.push({ propertyName });
+  if (!list.some((existing) => existing.propertyName === declaration.propertyName)) list.push(declaration);
   versionColumns.set(target, list);
 }
 

@@ -37,9 +37,15 @@ function validateEntity(metadata: EntityMetadata): void {
   if (!column) {
     throw new EntityDefinitionError(metadata.name, `@VersionColumn() property "${declared[0].propertyName}" is not a column of the entity`);
   }
-  const type = typeof column.type === "string" ? column.type : column.type.name;
-  if (!INTEGER_COLUMN_TYPES.has(type.toLowerCase())) {
+  const { type, designType } = declared[0];
+  if (type !== undefined && !INTEGER_COLUMN_TYPES.has(type.toLowerCase())) {
     throw new EntityDefinitionError(metadata.name, `version column "${column.propertyName}" must be an integer column, got type "${type}"`);
+  }
+  if (designType !== undefined && designType !== Number && designType !== Object) {
+    throw new EntityDefinitionError(
+      metadata.name,
+      `version column "${column.propertyName}" must be declared as a number, not ${designType.name}`,
+    );
   }
   if (metadata.primaryColumns.length === 0) {
     throw new EntityDefinitionError(metadata.name, "a versioned entity needs a primary key");
@@ -47,4 +53,20 @@ function validateEntity(metadata: EntityMetadata): void {
   if (metadata.treeType) {
     throw new EntityDefinitionError(metadata.name, `@VersionColumn() is not supported on tree entities (${metadata.treeType})`);
   }
+}
+
+/**
+ * TypeORM validates primary keys itself while building metadata; when the entity it rejects is
+ * one of ours, say so with our error (TypeORM's stays attached as `cause`).
+ */
+export function explainRejectedMetadata(dataSource: DataSource, error: unknown): unknown {
+  if (!(error instanceof Error) || error.name !== "MissingPrimaryColumnError") return error;
+  const entities = Array.isArray(dataSource.options.entities) ? dataSource.options.entities : [];
+  for (const entity of entities) {
+    if (typeof entity !== "function" || versionDeclarationsOf(entity).length === 0) continue;
+    if (error.message.includes(`"${entity.name}"`)) {
+      return new EntityDefinitionError(entity.name, "a versioned entity needs a primary key (add @PrimaryColumn or @PrimaryGeneratedColumn)", { cause: error });
+    }
+  }
+  return error;
 }

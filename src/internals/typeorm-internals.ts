@@ -50,6 +50,8 @@ export interface PersistenceHook {
   recover(unit: PersistenceUnit, original: () => Promise<void>): Promise<void>;
   /** After TypeORM built a DataSource's entity metadata. */
   metadataBuilt(dataSource: DataSource): void;
+  /** TypeORM rejected the metadata; returns the error to throw (ours when it concerns our entities). */
+  metadataRejected(dataSource: DataSource, error: unknown): unknown;
 }
 
 const PATCHED = Symbol.for("typeorm-occ.patched");
@@ -83,7 +85,11 @@ export function installPersistenceHook(hook: PersistenceHook): void {
   const dataSourcePrototype = DataSource.prototype as unknown as Record<string, unknown>;
   const buildMetadatas = dataSourcePrototype.buildMetadatas as AsyncMethod;
   dataSourcePrototype.buildMetadatas = async function (this: DataSource, ...args: unknown[]) {
-    await buildMetadatas.apply(this, args);
+    try {
+      await buildMetadatas.apply(this, args);
+    } catch (error) {
+      throw hook.metadataRejected(this, error);
+    }
     hook.metadataBuilt(this);
   };
 }

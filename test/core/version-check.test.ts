@@ -145,6 +145,27 @@ describe.each(enabledDrivers())("version-checked save and remove on %s", (driver
     expect(a.version).toBe(2);
   });
 
+  it("restores only what a rolled-back savepoint changed", async () => {
+    const a = await docs().save(docs().create({ title: "a" }));
+    const b = await docs().save(docs().create({ title: "b" }));
+    await db.dataSource.transaction(async (manager) => {
+      a.title = "a2";
+      await manager.save(a);
+      await manager
+        .transaction(async (inner) => {
+          b.title = "b2";
+          await inner.save(b);
+          expect(b.version).toBe(2);
+          throw new Error("inner unit fails");
+        })
+        .catch(() => undefined);
+      expect(b.version).toBe(1);
+      expect(a.version).toBe(2);
+    });
+    expect(await docs().findOneByOrFail({ id: a.id })).toMatchObject({ title: "a2", version: 2 });
+    expect(await docs().findOneByOrFail({ id: b.id })).toMatchObject({ title: "b", version: 1 });
+  });
+
   it("moves a version once per transaction when the same row is saved twice in it", async () => {
     const doc = await docs().save(docs().create({ title: "a" }));
     await db.dataSource.transaction(async (manager) => {

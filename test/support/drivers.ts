@@ -9,3 +9,4 @@ export function enabledDrivers(): DriverName[] {
   if (process.env.MARIADB_URL) drivers.push("mariadb");
   return wanted ? drivers.filter((driver) => wanted.includes(driver)) : drivers;
 }
+
