@@ -1,0 +1,47 @@
+/**
+ * A history of operations, as seen by the clients that issued them. Library-independent: the
+ * checker reads only these records and the final database state.
+ */
+
+/** How a client learned its operation ended. */
+export type Outcome =
+  /** The save returned: the write is committed. */
+  | "acknowledged"
+  /** The save was refused as a conflict (StaleDataError, serialization failure, SQLITE_BUSY) and rolled back. */
+  | "stale"
+  /** Anything else: the write may or may not have been committed (a killed connection, a timeout). */
+  | "error";
+
+/** State of an entity as a client read or wrote it; JSON-comparable. */
+export type EntityState = unknown;
+
+export interface OpRecord {
+  worker: string;
+  /** `counter:3`, `order:7`: kind and primary key. */
+  entity: string;
+  /** What the operation meant to do (`insert`, `increment`, `add-line`, …) and its arguments. */
+  op: { type: string; [argument: string]: unknown };
+  /** Version the client read before writing (null for inserts, or when the read itself failed). */
+  versionRead: number | null;
+  /** Version the database reported after the write (only for acknowledged writes). */
+  versionWritten: number | null;
+  /** The state the client read. */
+  stateRead: EntityState;
+  /** The state the client wrote (its read state with the operation applied). */
+  stateWritten: EntityState;
+  outcome: Outcome;
+  /** For stale/error outcomes: the error's name or code. */
+  reason?: string;
+}
+
+export class History {
+  readonly records: OpRecord[] = [];
+
+  record(entry: OpRecord): void {
+    this.records.push(entry);
+  }
+
+  merge(records: readonly OpRecord[]): void {
+    for (const entry of records) this.records.push(entry);
+  }
+}
