@@ -18,7 +18,7 @@ export function configFor(quick: boolean): BenchConfig {
       }
     : {
         quick,
-        singleSave: { rounds: 40, opsPerSample: 50 },
+        singleSave: { rounds: 80, opsPerSample: 40 },
         aggregate: { rounds: 20, opsPerSample: (lines) => (lines >= 100 ? 5 : 20), lineCounts: [1, 10, 100] },
         contention: { rounds: 3, seconds: 2, workers: [8, 32], rows: [1, 100], poolSize: 16, retries: 10 },
         memory: { entities: 100_000, batch: 1000, repeats: 2 },

@@ -36,8 +36,12 @@ export function times(value: number): string {
 
 export function renderTargets(targets: Target[]): string {
   const rows = targets.map((target) => [target.name, target.met ? "**met**" : "**not met**", target.detail]);
-  const misses = targets
-    .filter((target) => !target.met && target.whyAndFix)
-    .map((target) => `- **${target.name}**: ${target.whyAndFix}`);
+  // Targets missed for the same reason share one explanation.
+  const reasons = new Map<string, string[]>();
+  for (const target of targets) {
+    if (target.met || !target.whyAndFix) continue;
+    reasons.set(target.whyAndFix, [...(reasons.get(target.whyAndFix) ?? []), target.name]);
+  }
+  const misses = [...reasons].map(([why, names]) => `- **${names.join("; ")}**: ${why}`);
   return [table(["Target", "Verdict", "Measured"], rows), ...(misses.length ? ["", "Why missed, and what would fix it:", "", ...misses] : [])].join("\n");
 }
