@@ -24,6 +24,8 @@ export interface ProblemDetailsInit {
   extensions?: Record<string, unknown>;
 }
 
+const STANDARD_MEMBERS: ReadonlySet<string> = new Set(["type", "title", "status", "detail", "instance"]);
+
 const REASON_PHRASES: Readonly<Record<number, string>> = {
   400: "Bad Request",
   401: "Unauthorized",
@@ -53,12 +55,12 @@ export function problemDetails(init: ProblemDetailsInit): ProblemDetails {
     throw new RangeError(`a problem's status must be an HTTP error status (400-599), got ${init.status}`);
   }
   const problem: ProblemDetails = {
-    ...init.extensions,
     type: init.type ?? "about:blank",
     title: init.title ?? REASON_PHRASES[init.status] ?? `HTTP ${init.status}`,
     status: init.status,
   };
   if (init.detail !== undefined) problem.detail = init.detail;
   if (init.instance !== undefined) problem.instance = init.instance;
+  for (const [key, value] of Object.entries(init.extensions ?? {})) if (!STANDARD_MEMBERS.has(key)) problem[key] = value;
   return problem;
 }

@@ -1,0 +1,96 @@
+import type { DataSource } from "typeorm";
+import { StaleDataError } from "typeorm-occ";
+import { OrderLine } from "./order-line.entity";
+import type { LineInput, OrderInput, OrderPatch } from "./order-input";
+import { OrderNotFoundError } from "./order-not-found-error";
+import { Order } from "./order.entity";
+import { ValidationError } from "./validation-error";
+
+/**
+ * The order use cases behind the HTTP routes. Every write follows one pattern: load the order,
+ * check that it is still at the version the client read (its If-Match), apply the change, save.
+ * The early check answers the common case quickly; the version condition typeorm-occ puts in the
+ * UPDATE/DELETE closes the race between our load and our save.
+ *
+ * @example
+ * const commands = new OrderCommands(dataSource);
+ * const order = await commands.patch("7", 3, { customer: "Ada" });
+ */
+export class OrderCommands {
+  constructor(private readonly dataSource: DataSource) {}
+
+  private get orders() {
+    return this.dataSource.getRepository(Order);
+  }
+
+  async find(id: string): Promise<Order> {
+    const numeric = /^[1-9][0-9]{0,9}$/.test(id) ? Number(id) : Number.NaN;
+    if (!(numeric <= 2_147_483_647)) throw new OrderNotFoundError(id);
+    const order = await this.orders.findOne({ where: { id: numeric }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+    if (!order) throw new OrderNotFoundError(id);
+    return order;
+  }
+
+  async create(input: OrderInput): Promise<Order> {
+    const order = this.orders.create({ customer: input.customer, status: input.status, lines: input.lines.map(newLine) });
+    return this.orders.save(order);
+  }
+
+  async patch(id: string, expectedVersion: number, patch: OrderPatch): Promise<Order> {
+    const order = await this.loadAt(id, expectedVersion);
+    if (patch.customer !== undefined) order.customer = patch.customer;
+    if (patch.status !== undefined) order.status = patch.status;
+    for (const [i, change] of (patch.lines?.change ?? []).entries()) {
+      const line = lineOf(order, change.id, `lines.change[${i}].id`);
+      if (change.quantity !== undefined) line.quantity = change.quantity;
+      if (change.unitPriceCents !== undefined) line.unitPriceCents = change.unitPriceCents;
+    }
+    for (const [i, lineId] of (patch.lines?.remove ?? []).entries()) lineOf(order, lineId, `lines.remove[${i}]`);
+    const removed = new Set(patch.lines?.remove ?? []);
+    order.lines = [...order.lines.filter((line) => !removed.has(line.id)), ...(patch.lines?.add ?? []).map(newLine)];
+    return this.orders.save(order);
+  }
+
+  async replace(id: string, expectedVersion: number, input: OrderInput): Promise<Order> {
+    const order = await this.loadAt(id, expectedVersion);
+    order.customer = input.customer;
+    order.status = input.status;
+    order.lines = input.lines.map((lineInput, i) => {
+      if (lineInput.id === undefined) return newLine(lineInput);
+      const line = lineOf(order, lineInput.id, `lines[${i}].id`);
+      return Object.assign(line, { sku: lineInput.sku, quantity: lineInput.quantity, unitPriceCents: lineInput.unitPriceCents });
+    });
+    return this.orders.save(order);
+  }
+
+  async remove(id: string, expectedVersion: number): Promise<void> {
+    await this.orders.remove(await this.loadAt(id, expectedVersion));
+  }
+
+  /** Loads the order and makes the client's version the one the save will check. */
+  private async loadAt(id: string, expectedVersion: number): Promise<Order> {
+    const order = await this.find(id);
+    if (order.version !== expectedVersion) {
+      throw new StaleDataError({
+        entityName: "Order",
+        primaryKey: { id: order.id },
+        expectedVersion,
+        actualVersion: order.version,
+        operation: "update",
+        entity: order,
+      });
+    }
+    order.version = expectedVersion;
+    return order;
+  }
+}
+
+function newLine(input: LineInput): OrderLine {
+  return Object.assign(new OrderLine(), { sku: input.sku, quantity: input.quantity, unitPriceCents: input.unitPriceCents });
+}
+
+function lineOf(order: Order, lineId: number, field: string): OrderLine {
+  const line = order.lines.find((candidate) => candidate.id === lineId);
+  if (!line) throw new ValidationError([{ field, message: `is not a line of order ${order.id}` }]);
+  return line;
+}
