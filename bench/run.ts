@@ -17,6 +17,17 @@ import { memory } from "./scenarios/memory";
 import { singleSave } from "./scenarios/single-save";
 import { statementsPerOperation } from "./scenarios/statements";
 
+/** A failed scenario is reported as such, and the others still run. */
+async function attempt(title: string, scenario: () => Promise<Section>): Promise<Section> {
+  try {
+    return await scenario();
+  } catch (error) {
+    progress(`${title} FAILED: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+    process.exitCode = 1;
+    return { title, body: `**Failed:** \`${String(error instanceof Error ? error.message.split("\n")[0] : error)}\``, targets: [] };
+  }
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
   const config = configFor(quick);
@@ -28,11 +39,11 @@ async function main(): Promise<void> {
   const sections: Section[] = [];
   try {
     databases.push(await openPostgres(server.url), await openSqlite());
-    for (const db of databases) sections.push(await singleSave(db, config));
-    for (const db of databases) sections.push(await statementsPerOperation(db));
-    for (const db of databases) sections.push(await aggregateSave(db, config));
-    sections.push(await contendedCounter(databases[0], config));
-    sections.push(await memory(config));
+    for (const db of databases) sections.push(await attempt(`1. Single save — ${db.driver}`, () => singleSave(db, config)));
+    for (const db of databases) sections.push(await attempt(`2. Statements per operation — ${db.driver}`, () => statementsPerOperation(db)));
+    for (const db of databases) sections.push(await attempt(`3. Aggregate save — ${db.driver}`, () => aggregateSave(db, config)));
+    sections.push(await attempt("4. Contended counter — PostgreSQL", () => contendedCounter(databases[0], config)));
+    sections.push(await attempt("5. Memory — peak RSS", () => memory(config)));
   } finally {
     for (const db of databases) await db.close();
     await server.stop();
