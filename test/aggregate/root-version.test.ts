@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { enabledDrivers } from "../support/drivers";
 import { Cart, CartItem, Invoice, LineNote, Order, OrderLine, Playlist, Shipment, Tag, Track, aggregateEntities } from "../support/entities/aggregate";
 
-describe.each(enabledDrivers())("@AggregateRoot on %s", (driver) => {
+describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver) => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase(driver, { entities: aggregateEntities });

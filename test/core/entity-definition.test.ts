@@ -52,7 +52,7 @@ const cases: [string, Function, RegExp][] = [
   ["@AggregateMember on a plain column", Orphan, /Orphan: @AggregateMember\(\) on "parentId" must decorate a many-to-one/],
 ];
 
-describe.each(enabledDrivers())("entity definitions on %s", (driver) => {
+describe.each(enabledDrivers({ mariadb: true }))("entity definitions on %s", (driver) => {
   it.each(cases)("rejects %s when the DataSource initializes", async (_, entity, message) => {
     const error = await createTestDatabase(driver, { entities: [entity] }).then(
       async (db) => {

@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { enabledDrivers } from "../support/drivers";
 import { Doc, SoftDoc, StockItem, coreEntities } from "../support/entities/core";
 
-describe.each(enabledDrivers())("version-checked save and remove on %s", (driver) => {
+describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remove on %s", (driver) => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase(driver, { entities: coreEntities });

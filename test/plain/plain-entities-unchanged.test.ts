@@ -18,7 +18,7 @@ function loadScenario(withOcc: boolean): { run: (driver: never) => Promise<Scena
   return loaded;
 }
 
-describe.each(enabledDrivers())("entities without typeorm-occ columns on %s", (driver) => {
+describe.each(enabledDrivers({ mariadb: true }))("entities without typeorm-occ columns on %s", (driver) => {
   it("issue the same statements and give the same results with typeorm-occ loaded", async () => {
     const plain = loadScenario(false);
     const withOcc = loadScenario(true);
