@@ -30,6 +30,8 @@ export interface OpRecord {
   /** The state the client wrote (its read state with the operation applied). */
   stateWritten: EntityState;
   outcome: Outcome;
+  /** False for an attempt that was retried; true for the operation's last attempt (exactly one per operation). */
+  final?: boolean;
   /** For stale/error outcomes: the error's name or code. */
   reason?: string;
 }

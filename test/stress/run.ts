@@ -41,6 +41,7 @@ function note(label: string, flavor: Flavor["name"], report: CheckReport, ms: nu
   const line = { label, flavor, report, seconds: ms / 1000 };
   lines.push(line);
   console.log(formatReport(`${label} [${flavor}]`, report, ` ${line.seconds.toFixed(1)}s ${Math.round(report.acknowledged / line.seconds)} ack/s`));
+  if (flavor === "typeorm-occ") for (const anomaly of report.anomalies.slice(0, 20)) console.log(`  ANOMALY ${JSON.stringify(anomaly)}`);
 }
 
 async function postgres(isolation: "READ COMMITTED" | "REPEATABLE READ"): Promise<void> {
@@ -135,7 +136,6 @@ async function main(): Promise<void> {
       `plain control anomalies=${sum(plain, (r) => r.anomalies.length)}; duration ${seconds.toFixed(0)} s`,
   );
   const failed = occ.some((line) => line.report.anomalies.length > 0 || line.report.errors > 0) || plain.some((line) => line.report.anomalies.length === 0);
-  for (const line of occ) for (const anomaly of line.report.anomalies.slice(0, 10)) console.log(`ANOMALY ${line.label}: ${JSON.stringify(anomaly)}`);
   if (failed) {
     console.log("FAILED: typeorm-occ showed anomalies/errors, or the plain control showed none");
     process.exitCode = 1;

@@ -38,7 +38,7 @@ export function orderState(order: OrderRow): OrderState {
 export const replay: Record<string, Apply> = {
   counter(state, op) {
     if (op.type !== "increment") throw new Error(`unknown counter op ${op.type}`);
-    return (state as CounterState) + 1;
+    return (state as CounterState) + ((op.by as number | undefined) ?? 1);
   },
   order(state, op) {
     const order = state as OrderState;

@@ -45,10 +45,12 @@ export function isConflict(error: unknown): boolean {
 /** Lets other clients run between a read and its write, as a user's think time would (no timer involved). */
 const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function reasonOf(error: unknown): string {
-  const e = error as { name?: string; code?: unknown; driverError?: { code?: unknown } } | null;
+/** Name and code of a conflict (grouped in summaries); errors also keep the start of their message. */
+function reasonOf(error: unknown, withMessage: boolean): string {
+  const e = error as { name?: string; code?: unknown; message?: unknown; driverError?: { code?: unknown } } | null;
   const code = e?.driverError?.code ?? e?.code;
-  return [e?.name, typeof code === "string" ? code : undefined].filter(Boolean).join(" ") || String(error);
+  const reason = [e?.name, typeof code === "string" ? code : undefined].filter(Boolean).join(" ") || String(error);
+  return withMessage && typeof e?.message === "string" ? `${reason}: ${e.message.slice(0, 80)}` : reason;
 }
 
 type Attempt = Partial<Pick<OpRecord, "versionRead" | "versionWritten" | "stateRead" | "stateWritten" | "op">>;
@@ -125,7 +127,7 @@ export async function runWorker(
     }
 
     let current: Attempt = {};
-    const record = (outcome: OpRecord["outcome"], error?: unknown) =>
+    const record = (outcome: OpRecord["outcome"], error?: unknown, final = true) =>
       history.record({
         worker: options.worker,
         entity,
@@ -135,11 +137,12 @@ export async function runWorker(
         stateRead: current.stateRead ?? null,
         stateWritten: current.stateWritten ?? null,
         outcome,
-        ...(error === undefined ? {} : { reason: reasonOf(error) }),
+        final,
+        ...(error === undefined ? {} : { reason: reasonOf(error, outcome === "error") }),
       });
     const retryOn = (error: unknown) => {
       if (!isConflict(error)) return false;
-      record("stale", error);
+      record("stale", error, false);
       return true;
     };
     const retry = { retries: options.retries ?? 30, baseDelayMs: 1, maxDelayMs: 20, retryOn };
