@@ -4,6 +4,7 @@ import { OrderLine } from "./order-line.entity";
 import type { LineInput, OrderInput, OrderPatch } from "./order-input";
 import { OrderNotFoundError } from "./order-not-found-error";
 import { Order } from "./order.entity";
+import { serialWrite } from "./serial-writes";
 import { ValidationError } from "./validation-error";
 
 /**
@@ -33,7 +34,7 @@ export class OrderCommands {
 
   async create(input: OrderInput): Promise<Order> {
     const order = this.orders.create({ customer: input.customer, status: input.status, lines: input.lines.map(newLine) });
-    return this.orders.save(order);
+    return serialWrite(this.dataSource, () => this.orders.save(order));
   }
 
   async patch(id: string, expectedVersion: number, patch: OrderPatch): Promise<Order> {
@@ -48,7 +49,7 @@ export class OrderCommands {
     for (const [i, lineId] of (patch.lines?.remove ?? []).entries()) lineOf(order, lineId, `lines.remove[${i}]`);
     const removed = new Set(patch.lines?.remove ?? []);
     order.lines = [...order.lines.filter((line) => !removed.has(line.id)), ...(patch.lines?.add ?? []).map(newLine)];
-    return this.orders.save(order);
+    return serialWrite(this.dataSource, () => this.orders.save(order));
   }
 
   async replace(id: string, expectedVersion: number, input: OrderInput): Promise<Order> {
@@ -60,11 +61,12 @@ export class OrderCommands {
       const line = lineOf(order, lineInput.id, `lines[${i}].id`);
       return Object.assign(line, { sku: lineInput.sku, quantity: lineInput.quantity, unitPriceCents: lineInput.unitPriceCents });
     });
-    return this.orders.save(order);
+    return serialWrite(this.dataSource, () => this.orders.save(order));
   }
 
   async remove(id: string, expectedVersion: number): Promise<void> {
-    await this.orders.remove(await this.loadAt(id, expectedVersion));
+    const order = await this.loadAt(id, expectedVersion);
+    await serialWrite(this.dataSource, () => this.orders.remove(order));
   }
 
   /** Loads the order and makes the client's version the one the save will check. */

@@ -1,0 +1,204 @@
+import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn, QueryFailedError, type DataSource, type DataSourceOptions } from "typeorm";
+import {
+  StaleDataError,
+  VersionColumn,
+  isRetryableConflict,
+  isSerializationFailure,
+  isSqliteBusy,
+  withOptimisticRetry,
+} from "typeorm-occ";
+import { createTestDatabase, type TestDatabase } from "../support/data-source";
+import { enabledDrivers } from "../support/drivers";
+
+@Entity()
+class RetryCounter {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column("integer") value!: number;
+  @VersionColumn() version!: number;
+}
+
+/** Not versioned: for the serialization-failure test, which is about the database, not typeorm-occ. */
+@Entity()
+class PlainRow {
+  @PrimaryColumn("integer") id!: number;
+  @Column("integer") value!: number;
+}
+
+const entities = [RetryCounter, PlainRow];
+
+describe.each(enabledDrivers())("withOptimisticRetry on %s", (driver) => {
+  let db: TestDatabase;
+  let other: DataSource;
+  beforeAll(async () => {
+    db = await createTestDatabase(driver, { entities });
+    other = await db.open(); // a second pool / connection, like a second application process
+  });
+  afterAll(async () => db?.close());
+
+  const counters = (source: DataSource = db.dataSource) => source.getRepository(RetryCounter);
+  const newCounter = () => counters().save(counters().create({ value: 0 }));
+
+  it("loses no increment when many workers, each with its own connection, race on one row", async () => {
+    const { id } = await newCounter();
+    const workers = 8;
+    // One DataSource per worker, like separate processes. (Workers sharing one better-sqlite3
+    // DataSource would share TypeORM's single QueryRunner and so each other's transactions.)
+    // better-sqlite3 waits for a busy lock synchronously, blocking this whole process (and so the
+    // lock holder): fail fast instead (timeout 0) and let withOptimisticRetry back off and retry.
+    const extra = driver === "sqlite" ? ({ timeout: 0 } as Partial<DataSourceOptions>) : {};
+    const sources = await Promise.all(Array.from({ length: workers }, () => db.open(extra)));
+    const perWorker = 5;
+    // Every version conflict means another increment committed, so no increment can lose more than
+    // workers * perWorker - 1 of them; SQLite's busy errors come on top, hence the headroom.
+    const retries = workers * perWorker * 20;
+    let acknowledged = 0;
+    let conflicts = 0;
+
+    await Promise.all(
+      Array.from({ length: workers }, async (_, worker) => {
+        const source = sources[worker];
+        for (let i = 0; i < perWorker; i++) {
+          await withOptimisticRetry(
+            async () => {
+              const counter = await counters(source).findOneByOrFail({ id });
+              counter.value += 1;
+              await counters(source).save(counter);
+            },
+            {
+              retries,
+              baseDelayMs: 1,
+              maxDelayMs: 5,
+              retryOn: (error) => isRetryableConflict(error) || isSqliteBusy(error),
+              onRetry: () => void conflicts++,
+            },
+          );
+          acknowledged++;
+        }
+      }),
+    );
+
+    await Promise.all(sources.map((source) => source.destroy()));
+    const final = await counters().findOneByOrFail({ id });
+    expect(acknowledged).toBe(workers * perWorker);
+    expect(final.value).toBe(acknowledged);
+    expect(final.version).toBe(acknowledged + 1);
+    expect(conflicts).toBeGreaterThanOrEqual(0); // how many depends on scheduling; correctness does not
+  });
+
+  it("reruns the whole unit after a real lost race and passes the attempt number", async () => {
+    const { id } = await newCounter();
+    const attempts: number[] = [];
+    const retried: unknown[] = [];
+    const result = await withOptimisticRetry(
+      async (attempt) => {
+        attempts.push(attempt);
+        const counter = await counters().findOneByOrFail({ id });
+        if (attempt === 0) await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: 100 });
+        counter.value += 1;
+        await counters().save(counter);
+        return counter.value;
+      },
+      { onRetry: (error) => retried.push(error) },
+    );
+    expect(attempts).toEqual([0, 1]);
+    expect(retried).toHaveLength(1);
+    expect(retried[0]).toBeInstanceOf(StaleDataError);
+    expect(result).toBe(101);
+    expect(await counters().findOneByOrFail({ id })).toMatchObject({ value: 101, version: 3 });
+  });
+
+  it("never retries other errors: a domain error and a real constraint violation are rethrown at once", async () => {
+    const domain = new Error("insufficient funds");
+    let calls = 0;
+    await expect(
+      withOptimisticRetry(async () => {
+        calls++;
+        throw domain;
+      }),
+    ).rejects.toBe(domain);
+    expect(calls).toBe(1);
+
+    await other.getRepository(PlainRow).insert({ id: 1, value: 1 });
+    calls = 0;
+    const error = await withOptimisticRetry(async () => {
+      calls++;
+      await db.dataSource.getRepository(PlainRow).insert({ id: 1, value: 2 }); // duplicate primary key
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueryFailedError);
+    expect(isRetryableConflict(error)).toBe(false);
+    expect(calls).toBe(1);
+  });
+
+  it("rethrows the last StaleDataError once the retries are used up", async () => {
+    const { id } = await newCounter();
+    const seenVersions: number[] = [];
+    const error = await withOptimisticRetry(
+      async () => {
+        const counter = await counters().findOneByOrFail({ id });
+        seenVersions.push(counter.version);
+        // Somebody else always gets in between.
+        await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: counter.value + 10 });
+        counter.value += 1;
+        await counters().save(counter);
+      },
+      { retries: 2, baseDelayMs: 0 },
+    ).catch((e: unknown) => e);
+
+    expect(seenVersions).toEqual([1, 2, 3]);
+    expect(error).toBeInstanceOf(StaleDataError);
+    expect(error).toMatchObject({ entityName: "RetryCounter", expectedVersion: 3, actualVersion: 4 });
+    expect(await counters().findOneByOrFail({ id })).toMatchObject({ value: 30, version: 4 });
+  });
+
+  it("runs every attempt in a fresh transaction with { dataSource }", async () => {
+    const { id } = await newCounter();
+    const retried: unknown[] = [];
+    const value = await withOptimisticRetry(
+      async (manager, attempt) => {
+        const counter = await manager.findOneByOrFail(RetryCounter, { id });
+        // Another connection commits a change after our transaction has read the row.
+        if (attempt === 0) await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: 5 });
+        counter.value += 1;
+        await manager.save(counter);
+        return counter.value;
+      },
+      {
+        dataSource: db.dataSource,
+        retryOn: (error) => isRetryableConflict(error) || isSqliteBusy(error),
+        onRetry: (error) => retried.push(error),
+      },
+    );
+    expect(value).toBe(6);
+    expect(retried).toHaveLength(1);
+    if (driver === "sqlite") {
+      // SQLite (WAL) refuses to turn a read transaction whose snapshot is out of date into a
+      // write one: SQLITE_BUSY_SNAPSHOT, before typeorm-occ's version check can even run.
+      expect(isSqliteBusy(retried[0])).toBe(true);
+    } else {
+      expect(retried[0]).toBeInstanceOf(StaleDataError);
+    }
+    expect(await counters().findOneByOrFail({ id })).toMatchObject({ value: 6, version: 3 });
+  });
+
+  (driver === "postgres" ? it : it.skip)("retries a real SQLSTATE 40001 under REPEATABLE READ", async () => {
+    await db.dataSource.getRepository(PlainRow).insert({ id: 40001, value: 0 });
+    const attempts: number[] = [];
+    const retried: unknown[] = [];
+    await withOptimisticRetry(
+      async (manager, attempt) => {
+        attempts.push(attempt);
+        // The first read fixes this transaction's snapshot.
+        await manager.findOneByOrFail(PlainRow, { id: 40001 });
+        // Another transaction updates the same row and commits.
+        if (attempt === 0) await other.query(`UPDATE "plain_row" SET "value" = "value" + 1 WHERE "id" = 40001`);
+        // Updating a row changed after our snapshot: PostgreSQL refuses with 40001 on the first attempt.
+        await manager.query(`UPDATE "plain_row" SET "value" = "value" + 10 WHERE "id" = 40001`);
+      },
+      { dataSource: db.dataSource, isolationLevel: "REPEATABLE READ", onRetry: (error) => retried.push(error) },
+    );
+    expect(attempts).toEqual([0, 1]);
+    expect(retried).toHaveLength(1);
+    expect(isSerializationFailure(retried[0])).toBe(true);
+    expect((await db.dataSource.getRepository(PlainRow).findOneByOrFail({ id: 40001 })).value).toBe(11);
+  });
+});
