@@ -38,6 +38,12 @@ export interface CheckReport {
   errors: number;
   /** Indeterminate (error) operations the checker found committed. */
   indeterminateApplied: number;
+  /**
+   * Acknowledged operations that reported no new version (read = written) and whose intended state
+   * was already in the database at a later version: a save with nothing left to change writes
+   * nothing (TypeORM issues no statement). Verified, not counted as anomalies.
+   */
+  noopAcknowledged: number;
   entities: number;
   anomalies: Anomaly[];
   anomaliesByKind: Partial<Record<AnomalyKind, number>>;
@@ -77,6 +83,7 @@ export function checkHistory(
     byEntity.set(record.entity, list);
   }
   let indeterminateApplied = 0;
+  let noopAcknowledged = 0;
 
   for (const [entity, ops] of byEntity) {
     const applyOp = apply[entity.split(":")[0]];
@@ -86,8 +93,13 @@ export function checkHistory(
     const indeterminate = ops.filter((op) => op.outcome === "error" && op.versionRead !== null);
 
     const byVersion = new Map<number, OpRecord>();
+    const noops: OpRecord[] = [];
     for (const op of acknowledged) {
       const written = op.versionWritten;
+      if (written !== null && written === op.versionRead) {
+        noops.push(op); // checked against the replayed states below
+        continue;
+      }
       if (written === null) {
         flag("version-not-incremented", `${op.worker} ${op.op.type}: acknowledged without a version`);
         continue;
@@ -110,6 +122,7 @@ export function checkHistory(
     }
     let state = insert.stateWritten;
     let version = 1;
+    const statesByVersion = new Map<number, EntityState>([[1, state]]);
     const usedIndeterminate = new Set<OpRecord>();
     /** Fills a gap after `version` with an indeterminate op that read exactly that version and state. */
     const fillGap = (): boolean => {
@@ -121,6 +134,7 @@ export function checkHistory(
       indeterminateApplied++;
       state = applyOp(state, candidate.op);
       version++;
+      statesByVersion.set(version, state);
       return true;
     };
 
@@ -141,6 +155,7 @@ export function checkHistory(
       state = known ? applyOp(state, op.op) : op.stateWritten;
       known = true;
       version = written;
+      statesByVersion.set(version, state);
     }
 
     const final = finalStates.get(entity);
@@ -156,6 +171,11 @@ export function checkHistory(
         flag("missing-version", `final v${final.version}, but acknowledged (or explained) only up to v${version}`);
         break;
       }
+    }
+    for (const op of noops) {
+      const laterMatch = [...statesByVersion].some(([v, s]) => v > op.versionRead! && same(s, op.stateWritten));
+      if (laterMatch) noopAcknowledged++;
+      else flag("version-not-incremented", `${op.worker} ${op.op.type}: read v${op.versionRead}, wrote v${op.versionWritten}, and its state never appeared later`);
     }
     if (!same(final.state, state)) {
       flag("final-state-mismatch", `database has ${canonical(final.state)}, replay gives ${canonical(state)}`);
@@ -181,6 +201,7 @@ export function checkHistory(
     stale: count("stale"),
     errors: count("error"),
     indeterminateApplied,
+    noopAcknowledged,
     entities: byEntity.size,
     anomalies,
     anomaliesByKind,
@@ -197,7 +218,7 @@ export function formatReport(label: string, report: CheckReport, extra = ""): st
     .join(", ");
   return (
     `${label}: ops=${report.ops} acknowledged=${report.acknowledged} stale/retried=${report.stale} errors=${report.errors}` +
-    ` entities=${report.entities} anomalies=${report.anomalies.length}${kinds ? ` (${kinds})` : ""}` +
+    `${report.noopAcknowledged ? ` no-op-acks=${report.noopAcknowledged}` : ""} entities=${report.entities} anomalies=${report.anomalies.length}${kinds ? ` (${kinds})` : ""}` +
     `${reasons ? ` [${reasons}]` : ""}${extra}`
   );
 }

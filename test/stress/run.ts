@@ -10,14 +10,15 @@
  * 0.1 for a quick try), OCC_DRIVERS=postgres|sqlite to run one database only.
  */
 import "reflect-metadata";
-import { cpus, totalmem } from "node:os";
+import { writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join, sep } from "node:path";
 import type { DataSource } from "typeorm";
 import { createTestDatabase } from "../support/data-source";
 import { enabledDrivers } from "../support/drivers";
 import { checkHistory, formatReport, type CheckReport } from "./checker";
 import { occFlavor, plainFlavor, stressEntities, type Flavor } from "./entities";
-import { History } from "./history";
+import { History, type OpRecord } from "./history";
 import { exited, forkWorker, readHistoryFile } from "./processes";
 import { runScenario } from "./scenario";
 import { readFinalStates, seedFixtures } from "./workloads/fixtures";
@@ -36,6 +37,15 @@ interface Line {
   seconds: number;
 }
 const lines: Line[] = [];
+
+/** Keeps the full history of the entities an anomaly names, for diagnosis. */
+function dumpAnomalies(label: string, report: CheckReport, records: readonly OpRecord[]): void {
+  if (report.anomalies.length === 0) return;
+  const entities = new Set(report.anomalies.map((anomaly) => anomaly.entity));
+  const file = join(tmpdir(), `typeorm-occ-stress-anomalies-${label.replace(/[^a-z0-9]+/gi, "-")}.json`);
+  writeFileSync(file, JSON.stringify({ anomalies: report.anomalies, records: records.filter((r) => entities.has(r.entity)) }, null, 1));
+  console.log(`  anomalous histories written to ${file}`);
+}
 
 function note(label: string, flavor: Flavor["name"], report: CheckReport, ms: number): void {
   const line = { label, flavor, report, seconds: ms / 1000 };
@@ -62,6 +72,7 @@ async function postgres(isolation: "READ COMMITTED" | "REPEATABLE READ"): Promis
         worker: { mode: "mixed", isolationLevel: isolation },
       });
       note(label, flavor.name, result.report, result.durationMs);
+      if (flavor === occFlavor) dumpAnomalies(`pg-${isolation}`, result.report, result.history.records);
     }
   } finally {
     await db.close();
@@ -93,6 +104,7 @@ async function sqlite(): Promise<void> {
       for (const { historyFile } of children) history.merge(readHistoryFile(historyFile));
       const report = checkHistory(history.records, await readFinalStates(db.dataSource, flavor), replay);
       note(`SQLite WAL, ${SQLITE_PROCESSES} processes`, flavor.name, report, durationMs);
+      if (flavor === occFlavor) dumpAnomalies("sqlite", report, history.records);
     }
   } finally {
     await db.close();
