@@ -7,6 +7,7 @@ module.exports = {
   moduleNameMapper: {
     "^typeorm-occ$": "<rootDir>/src/index.ts",
     "^typeorm-occ/http$": "<rootDir>/src/http/index.ts",
+    "^typeorm-occ/nest$": "<rootDir>/src/nest/index.ts",
   },
   globalSetup: "<rootDir>/test/support/global-setup.ts",
   globalTeardown: "<rootDir>/test/support/global-teardown.ts",
