@@ -76,7 +76,7 @@ export const persistenceHook: PersistenceHook = {
     const roots = await rootsToBump(unit);
     const all = unit.updateSubjects;
     const ours = all.filter((subject) => versionedEntity(subject));
-    unit.updateSubjects = all.filter((subject) => !ours.includes(subject));
+    unit.updateSubjects = ours.length === 0 ? all : all.filter((subject) => !versionedEntity(subject));
     try {
       await original();
     } finally {
@@ -116,7 +116,7 @@ export const persistenceHook: PersistenceHook = {
       // Same grouping as TypeORM (one DELETE per entity, in dependency order), versioned groups checked.
       for (const group of groupByEntity(all)) {
         const ours = group.filter((subject) => versionedEntity(subject));
-        const rest = group.filter((subject) => !ours.includes(subject));
+        const rest = ours.length === 0 ? group : group.filter((subject) => !versionedEntity(subject));
         if (rest.length > 0) {
           unit.removeSubjects = rest;
           await original();
@@ -255,7 +255,7 @@ async function softRemoveOrRecover(unit: PersistenceUnit, original: () => Promis
   const property = operation === "soft-delete" ? "softRemoveSubjects" : "recoverSubjects";
   const all = unit[property];
   const ours = all.filter((subject) => versionedEntity(subject));
-  unit[property] = all.filter((subject) => !ours.includes(subject));
+  unit[property] = ours.length === 0 ? all : all.filter((subject) => !versionedEntity(subject));
   try {
     await original();
   } finally {
