@@ -65,12 +65,12 @@ export class OrderCommands {
   }
 
   async remove(id: string, expectedVersion: number): Promise<void> {
-    const order = await this.loadAt(id, expectedVersion);
+    const order = await this.loadAt(id, expectedVersion, "delete");
     await serialWrite(this.dataSource, () => this.orders.remove(order));
   }
 
   /** Loads the order and makes the client's version the one the save will check. */
-  private async loadAt(id: string, expectedVersion: number): Promise<Order> {
+  private async loadAt(id: string, expectedVersion: number, operation: "update" | "delete" = "update"): Promise<Order> {
     const order = await this.find(id);
     if (order.version !== expectedVersion) {
       throw new StaleDataError({
@@ -78,7 +78,7 @@ export class OrderCommands {
         primaryKey: { id: order.id },
         expectedVersion,
         actualVersion: order.version,
-        operation: "update",
+        operation,
         entity: order,
       });
     }
