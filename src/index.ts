@@ -23,6 +23,7 @@ export {
   withOptimisticRetry,
   isRetryableConflict,
   isSerializationFailure,
+  isDeadlock,
   isSqliteBusy,
   type OptimisticRetryOptions,
 } from "./retry";

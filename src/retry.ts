@@ -15,16 +15,25 @@ export interface OptimisticRetryOptions {
   maxDelayMs?: number;
   /**
    * Which errors are conflicts worth retrying. Defaults to {@link isRetryableConflict}: a
-   * `StaleDataError`, or a PostgreSQL serialization failure (SQLSTATE 40001).
+   * `StaleDataError`, a PostgreSQL serialization failure (SQLSTATE 40001) or deadlock (40P01).
    */
   retryOn?: (error: unknown) => boolean;
   /** Called before each new attempt, e.g. for metrics. */
   onRetry?: (error: unknown, attempt: number) => void;
 }
 
-/** A version conflict or a PostgreSQL serialization failure (REPEATABLE READ / SERIALIZABLE). */
+/**
+ * A version conflict, a PostgreSQL serialization failure (REPEATABLE READ / SERIALIZABLE), or a
+ * deadlock PostgreSQL broke by rolling this transaction back (40P01: e.g. one aggregate save changing
+ * a line while another removes it). All three leave nothing written, so running the unit again is safe.
+ */
 export function isRetryableConflict(error: unknown): boolean {
-  return isStaleDataError(error) || isSerializationFailure(error);
+  return isStaleDataError(error) || isSerializationFailure(error) || isDeadlock(error);
+}
+
+/** SQLSTATE 40P01 (deadlock_detected): PostgreSQL rolled this transaction back to break a deadlock. */
+export function isDeadlock(error: unknown): boolean {
+  return sqlState(error) === "40P01";
 }
 
 /** SQLSTATE 40001, as raised by PostgreSQL (and wrapped by TypeORM's QueryFailedError). */
