@@ -4,6 +4,7 @@ import { MissingVersionError } from "./errors";
 import type { PersistenceHook, PersistenceSubject, PersistenceUnit } from "./internals/typeorm-internals";
 import { aggregateGraphOf } from "./aggregate/aggregate-graph";
 import { RootResolver, type RootRef } from "./aggregate/root-resolver";
+import { runWriteUnit } from "./shared-connection-gate";
 import { staleErrorFromVersion } from "./stale-lookup";
 import { currentDepth, transactionStateOf, type Undo } from "./transaction-state";
 import { attachTransactionSubscriber } from "./transaction-subscriber";
@@ -43,6 +44,10 @@ export const persistenceHook: PersistenceHook = {
 
   metadataRejected(dataSource: DataSource, error: unknown) {
     return explainRejectedMetadata(dataSource, error);
+  },
+
+  writeUnit(dataSource, work) {
+    return runWriteUnit(dataSource, work);
   },
 
   async execute(unit, original) {

@@ -4,7 +4,6 @@ import { OrderLine } from "./order-line.entity";
 import type { LineInput, OrderInput, OrderPatch } from "./order-input";
 import { OrderNotFoundError } from "./order-not-found-error";
 import { Order } from "./order.entity";
-import { serialWrite } from "./serial-writes";
 import { ValidationError } from "./validation-error";
 
 /**
@@ -34,7 +33,7 @@ export class OrderCommands {
 
   async create(input: OrderInput): Promise<Order> {
     const order = this.orders.create({ customer: input.customer, status: input.status, lines: input.lines.map(newLine) });
-    return serialWrite(this.dataSource, () => this.orders.save(order));
+    return this.orders.save(order);
   }
 
   async patch(id: string, expectedVersion: number, patch: OrderPatch): Promise<Order> {
@@ -49,7 +48,7 @@ export class OrderCommands {
     for (const [i, lineId] of (patch.lines?.remove ?? []).entries()) lineOf(order, lineId, `lines.remove[${i}]`);
     const removed = new Set(patch.lines?.remove ?? []);
     order.lines = [...order.lines.filter((line) => !removed.has(line.id)), ...(patch.lines?.add ?? []).map(newLine)];
-    return serialWrite(this.dataSource, () => this.orders.save(order));
+    return this.orders.save(order);
   }
 
   async replace(id: string, expectedVersion: number, input: OrderInput): Promise<Order> {
@@ -61,12 +60,12 @@ export class OrderCommands {
       const line = lineOf(order, lineInput.id, `lines[${i}].id`);
       return Object.assign(line, { sku: lineInput.sku, quantity: lineInput.quantity, unitPriceCents: lineInput.unitPriceCents });
     });
-    return serialWrite(this.dataSource, () => this.orders.save(order));
+    return this.orders.save(order);
   }
 
   async remove(id: string, expectedVersion: number): Promise<void> {
     const order = await this.loadAt(id, expectedVersion, "delete");
-    await serialWrite(this.dataSource, () => this.orders.remove(order));
+    await this.orders.remove(order);
   }
 
   /** Loads the order and makes the client's version the one the save will check. */

@@ -31,8 +31,21 @@ describe("TypeORM internals typeorm-occ relies on", () => {
     );
     wrapped.forEach((method) => expect(typeof method).toBe("function"));
     expect(prototype[Symbol.for("typeorm-occ.patched")]).toBe(true);
+    const persist = require("typeorm/persistence/EntityPersistExecutor").EntityPersistExecutor.prototype;
+    const { EntityManager, DataSource } = require("typeorm");
+    const entryPoints = () => [persist.execute, EntityManager.prototype.transaction, DataSource.prototype.buildMetadatas];
+    entryPoints().forEach((method) => expect(typeof method).toBe("function"));
+    const before = entryPoints();
     installPersistenceHook(persistenceHook); // a second install is a no-op
     expect(["execute", "executeUpdateOperations", "executeRemoveOperations", "executeSoftRemoveOperations", "executeRecoverOperations"].map((name) => prototype[name])).toEqual(wrapped);
+    expect(entryPoints()).toEqual(before);
+  });
+
+  it("keeps the write-unit entry points TypeORM calls: a standalone save passes no query runner", () => {
+    // EntityPersistExecutor(dataSource, queryRunner, mode, target, entity, options): the gate reads the first two.
+    const { EntityPersistExecutor } = require("typeorm/persistence/EntityPersistExecutor");
+    const probe = new EntityPersistExecutor("ds", undefined, "save", undefined, {}, undefined);
+    expect(probe).toMatchObject({ dataSource: "ds", queryRunner: undefined });
   });
 
   it.each(enabledDrivers({ mariadb: true }))("reads the savepoint depth of a %s query runner", async (driver) => {
