@@ -1,12 +1,12 @@
 import type { DataSource, EntityMetadata, ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { MissingVersionError } from "./errors";
-import type { PersistenceHook, PersistenceSubject, PersistenceUnit } from "./internals/typeorm-internals";
+import { transactionDepthOf, type PersistenceHook, type PersistenceSubject, type PersistenceUnit } from "./internals/typeorm-internals";
 import { aggregateGraphOf } from "./aggregate/aggregate-graph";
 import { RootResolver, type RootRef } from "./aggregate/root-resolver";
 import { runWriteUnit } from "./shared-connection-gate";
 import { staleErrorFromVersion } from "./stale-lookup";
-import { currentDepth, transactionStateOf, type Undo } from "./transaction-state";
+import { transactionStateOf, type Undo } from "./transaction-state";
 import { attachTransactionSubscriber } from "./transaction-subscriber";
 import { explainRejectedMetadata, validateDataSourceMetadata } from "./validate-metadata";
 import { assertVersion, INITIAL_VERSION, isVersionNumber } from "./version-value";
@@ -20,6 +20,8 @@ interface UnitContext {
 }
 
 const units = new WeakMap<PersistenceUnit, UnitContext>();
+/** DataSources already validated and given their transaction subscriber. */
+const prepared = new WeakSet<DataSource>();
 
 /** A subject typeorm-occ writes itself: a versioned entity the caller handed us (not an orphan row). */
 function versionedEntity(subject: PersistenceSubject): { column: ColumnMetadata; entity: ObjectLiteral } | undefined {
@@ -37,9 +39,11 @@ function expectedVersionOf(subject: PersistenceSubject, column: ColumnMetadata, 
 
 export const persistenceHook: PersistenceHook = {
   metadataBuilt(dataSource: DataSource) {
+    if (prepared.has(dataSource)) return;
     validateDataSourceMetadata(dataSource);
     aggregateGraphOf(dataSource);
     attachTransactionSubscriber(dataSource);
+    prepared.add(dataSource);
   },
 
   metadataRejected(dataSource: DataSource, error: unknown) {
@@ -51,6 +55,7 @@ export const persistenceHook: PersistenceHook = {
   },
 
   async execute(unit, original) {
+    // Normally done by initialize(); here too for entity files loaded while that build was running.
     this.metadataBuilt(unit.queryRunner.connection);
     const context: UnitContext = { inserted: new Set(), undos: [] };
     units.set(unit, context);
@@ -62,7 +67,7 @@ export const persistenceHook: PersistenceHook = {
       throw error;
     }
     const queryRunner = unit.queryRunner;
-    const depth = currentDepth(queryRunner);
+    const depth = transactionDepthOf(queryRunner);
     // Outside a transaction each unit stands alone; inside one, undo on rollback.
     if (depth === 0) transactionStateOf(queryRunner).committed(0);
     else transactionStateOf(queryRunner).recordUndos(context.undos, depth);
@@ -72,7 +77,7 @@ export const persistenceHook: PersistenceHook = {
     const context = units.get(unit) ?? { inserted: new Set(), undos: [] };
     const queryRunner = unit.queryRunner;
     const state = transactionStateOf(queryRunner);
-    const depth = currentDepth(queryRunner);
+    const depth = transactionDepthOf(queryRunner);
     // Rows inserted by this unit already hold their first version for the whole transaction.
     for (const subject of context.inserted) {
       if (subject.identifier) state.markBumped(rowKey(subject.metadata, subject.identifier), depth);
@@ -279,7 +284,7 @@ async function softRemoveOrRecover(unit: PersistenceUnit, original: () => Promis
       reload: unit.options?.reload !== false,
     });
     mergeGenerated(subject, generated, column, expected + 1, unit);
-    state.markBumped(rowKey(subject.metadata, subject.identifier!), currentDepth(unit.queryRunner));
+    state.markBumped(rowKey(subject.metadata, subject.identifier!), transactionDepthOf(unit.queryRunner));
   }
 }
 

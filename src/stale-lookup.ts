@@ -1,7 +1,7 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { StaleDataError, type StaleOperation } from "./errors";
-import { primaryKeyValues } from "./versioned-metadata";
+import { primaryKeyValues, rowKey } from "./versioned-metadata";
 
 export interface StaleWrite {
   metadata: EntityMetadata;
@@ -18,7 +18,7 @@ export interface StaleWrite {
  */
 export async function staleDataError(queryRunner: QueryRunner, write: StaleWrite): Promise<StaleDataError> {
   const actual = await readVersions(queryRunner, write.metadata, write.versionColumn, [write.identifier]);
-  return staleErrorFromVersion(write, actual.get(JSON.stringify(primaryKeyValues(write.metadata, write.identifier))) ?? null);
+  return staleErrorFromVersion(write, actual.get(rowKey(write.metadata, write.identifier)) ?? null);
 }
 
 export function staleErrorFromVersion(write: StaleWrite, actualVersion: number | null): StaleDataError {
@@ -32,7 +32,7 @@ export function staleErrorFromVersion(write: StaleWrite, actualVersion: number |
   });
 }
 
-/** Current versions of the given rows (soft-deleted ones included), keyed by JSON of their primary key. */
+/** Current versions of the given rows (soft-deleted ones included), keyed by {@link rowKey}. */
 export async function readVersions(
   queryRunner: QueryRunner,
   metadata: EntityMetadata,
@@ -49,9 +49,9 @@ export async function readVersions(
   const rows: Record<string, unknown>[] = await query.getRawMany();
   const versions = new Map<string, number>();
   for (const row of rows) {
-    const key: Record<string, unknown> = {};
-    for (const column of metadata.primaryColumns) key[column.propertyPath] = row[`occ_pk_${column.databaseName}`];
-    versions.set(JSON.stringify(key), Number(row.occ_version));
+    const primaryKey: Record<string, unknown> = {};
+    for (const column of metadata.primaryColumns) column.setEntityValue(primaryKey, row[`occ_pk_${column.databaseName}`]);
+    versions.set(rowKey(metadata, primaryKey), Number(row.occ_version));
   }
   return versions;
 }

@@ -64,10 +64,6 @@ export function transactionStateOf(queryRunner: QueryRunner): TransactionState {
   return state;
 }
 
-export function currentDepth(queryRunner: QueryRunner): number {
-  return transactionDepthOf(queryRunner);
-}
-
 export function transactionCommitted(queryRunner: QueryRunner): void {
   states.get(queryRunner)?.committed(transactionDepthOf(queryRunner));
 }

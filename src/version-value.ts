@@ -1,5 +1,8 @@
 import { InvalidVersionError } from "./errors";
 
+/** A version written as text: decimal digits, no sign or leading zero, at most 16 digits. */
+export const DECIMAL_VERSION = /^(0|[1-9][0-9]{0,15})$/;
+
 /** The first version a row gets on INSERT. */
 export const INITIAL_VERSION = 1;
 
@@ -28,7 +31,7 @@ export function assertVersion(entityName: string, propertyName: string, value: u
  */
 export function parseVersion(input: unknown, label = "version"): number {
   if (isVersionNumber(input)) return input;
-  if (typeof input === "string" && /^(0|[1-9][0-9]{0,15})$/.test(input)) {
+  if (typeof input === "string" && DECIMAL_VERSION.test(input)) {
     const parsed = Number(input);
     if (Number.isSafeInteger(parsed)) return parsed;
   }

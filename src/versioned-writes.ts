@@ -2,7 +2,7 @@ import type { EntityMetadata, ObjectLiteral, QueryRunner, UpdateResult, DeleteRe
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { TypeOrmCompatibilityError, type StaleOperation } from "./errors";
 import { readVersions, staleDataError, staleErrorFromVersion, type StaleWrite } from "./stale-lookup";
-import { primaryKeyValues } from "./versioned-metadata";
+import { rowKey } from "./versioned-metadata";
 
 /**
  * The statements typeorm-occ issues. Each carries the expected version in its WHERE clause, so the
@@ -86,9 +86,8 @@ export async function checkedDelete(
   if (affectedRows(result, metadata) === removals.length) return;
 
   const survivors = await readVersions(queryRunner, metadata, versionColumn, removals.map((removal) => removal.identifier));
-  const stale =
-    removals.find((removal) => survivors.get(JSON.stringify(primaryKeyValues(metadata, removal.identifier))) !== removal.expectedVersion) ??
-    removals[0];
+  const actualVersionOf = (removal: CheckedRemoval) => survivors.get(rowKey(metadata, removal.identifier)) ?? null;
+  const stale = removals.find((removal) => actualVersionOf(removal) !== removal.expectedVersion) ?? removals[0];
   const write: StaleWrite = {
     metadata,
     versionColumn,
@@ -97,7 +96,7 @@ export async function checkedDelete(
     operation: "delete",
     entity: stale.entity,
   };
-  throw staleErrorFromVersion(write, survivors.get(JSON.stringify(primaryKeyValues(metadata, stale.identifier))) ?? null);
+  throw staleErrorFromVersion(write, actualVersionOf(stale));
 }
 
 /** Soft delete or restore through TypeORM's own builders (which add `version = version + 1`), checked. */

@@ -1,9 +1,7 @@
-import { isVersionNumber } from "../version-value";
+import { DECIMAL_VERSION, isVersionNumber } from "../version-value";
 import { PreconditionHeaderError } from "./precondition-header-error";
 import { PreconditionRequiredError } from "./precondition-required-error";
 
-/** One strong ETag as {@link etagFor} writes it: a decimal version in double quotes, at most 16 digits. */
-const STRONG_ETAG = /^"(0|[1-9][0-9]{0,15})"$/;
 
 /**
  * Reads the version a client expects from its `If-Match` header, strictly: exactly one strong ETag
@@ -31,8 +29,9 @@ export function parseIfMatch(header: string | readonly string[] | undefined): nu
   if (value === "*") throw new PreconditionHeaderError(header, "a wildcard does not name the version you read");
   if (value.startsWith("W/")) throw new PreconditionHeaderError(header, "weak ETags cannot guard a write");
   if (value.includes(",")) throw new PreconditionHeaderError(header, "only one ETag is allowed");
-  const match = STRONG_ETAG.exec(value);
-  const version = match ? Number(match[1]) : Number.NaN;
+  // One strong ETag as etagFor() writes it: a decimal version in double quotes.
+  const quoted = value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : "";
+  const version = DECIMAL_VERSION.test(quoted) ? Number(quoted) : Number.NaN;
   if (!isVersionNumber(version)) throw new PreconditionHeaderError(header, "not an ETag this server issued");
   return version;
 }
