@@ -78,6 +78,27 @@ eachDriver((driver) => driver === "sqlite")("stale writes across connections on 
     expect((await other.getRepository(OccCounter).findOneByOrFail({ id })).value).toBe(5);
   });
 
+  it("detects a write another process committed between our load and our save", async () => {
+    const repository = db.dataSource.getRepository(OccCounter);
+    const { id } = await repository.save({ value: 0 });
+    const mine = await repository.findOneByOrFail({ id });
+    const file = (db.dataSource.options as { database: string }).database;
+    const other = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const db = new (require("better-sqlite3"))(process.argv[1], { timeout: 10000 });
+         db.prepare("UPDATE occ_counter SET value = value + 10, version = version + 1 WHERE id = ?").run(${id});`,
+        file,
+      ],
+      { cwd: process.cwd(), stdio: "inherit" },
+    );
+    expect(await new Promise((resolve) => other.on("exit", resolve))).toBe(0);
+    mine.value += 1;
+    await expect(repository.save(mine)).rejects.toMatchObject({ name: "StaleDataError", expectedVersion: 1, actualVersion: 2 });
+    expect(await repository.findOneByOrFail({ id })).toMatchObject({ value: 10, version: 2 });
+  });
+
   it("loses nothing while another process increments the same row with version-checked SQL", async () => {
     const { id } = await db.dataSource.getRepository(OccCounter).save({ value: 0 });
     const file = (db.dataSource.options as { database: string }).database;

@@ -1,7 +1,7 @@
 import { InvalidVersionError, MissingVersionError, StaleDataError } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { enabledDrivers } from "../support/drivers";
-import { Doc, SoftDoc, StockItem, coreEntities } from "../support/entities/core";
+import { Doc, OccCounter, PlainCounter, SoftDoc, StockItem, coreEntities } from "../support/entities/core";
 
 describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remove on %s", (driver) => {
   let db: TestDatabase;
@@ -27,6 +27,21 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
     expect(updates[0]).toMatch(/WHERE .*version.* = /i);
     expect(doc.version).toBe(2);
     expect(await docs().findOneByOrFail({ id: doc.id })).toMatchObject({ title: "b", version: 2 });
+  });
+
+  it("issues exactly the statements a plain TypeORM save of a @VersionColumn entity issues", async () => {
+    const count = async (entity: typeof OccCounter | typeof PlainCounter) => {
+      const repository = db.dataSource.getRepository<OccCounter | PlainCounter>(entity);
+      const inserted = await db.log.capture(() => repository.save(repository.create({ value: 1 })));
+      const row = await repository.findOneByOrFail({ value: 1 });
+      row.value = 2;
+      const updated = await db.log.capture(() => repository.save(row));
+      const untouched = await db.log.capture(() => repository.save(row));
+      const removed = await db.log.capture(() => repository.remove(row));
+      await repository.clear();
+      return [inserted, updated, untouched, removed].map((statements) => statements.map((sql) => sql.split(" ")[0]));
+    };
+    expect(await count(OccCounter)).toEqual(await count(PlainCounter));
   });
 
   it("moves the in-memory version with { reload: false } too", async () => {
