@@ -105,6 +105,35 @@ export class EntityDefinitionError extends OccError {
 export class TypeOrmCompatibilityError extends OccError {}
 
 /**
+ * A write that must be atomic was asked to run without a transaction, where a failure halfway
+ * would leave part of it written (or a lock that ends with its statement would protect nothing).
+ * Nothing was sent; the message says what to do instead.
+ */
+export class TransactionRequiredError extends OccError {
+  constructor(
+    readonly entityName: string,
+    problem: string,
+  ) {
+    super(`${entityName}: ${problem}`);
+  }
+}
+
+/**
+ * A write that typeorm-occ cannot guard was refused before it was sent: it would set a version
+ * by hand, bypass an aggregate root's version, or overwrite a row from a read nothing checks.
+ * The message says which safe path to take instead.
+ */
+export class UnguardedWriteError extends OccError {
+  constructor(
+    readonly entityName: string,
+    readonly operation: string,
+    problem: string,
+  ) {
+    super(`${entityName}: ${operation} refused: ${problem}`);
+  }
+}
+
+/**
  * `instanceof` fails when an application ends up with two copies of typeorm-occ; this guard checks
  * the error's shape instead.
  */

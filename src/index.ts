@@ -14,6 +14,8 @@ export {
   MissingVersionError,
   EntityDefinitionError,
   TypeOrmCompatibilityError,
+  TransactionRequiredError,
+  UnguardedWriteError,
   isStaleDataError,
   type StaleOperation,
   type StaleDataDetails,
