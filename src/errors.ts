@@ -134,6 +134,24 @@ export class UnguardedWriteError extends OccError {
 }
 
 /**
+ * On a DataSource whose driver shares one connection (SQLite), a write waited longer than the
+ * DataSource's `timeout` for another transaction on that connection to end — the in-process twin
+ * of SQLite's own "database is locked". Typically a write started outside a transaction and
+ * awaited inside one: pass that transaction's manager to it instead. `code` is `SQLITE_BUSY`, so
+ * `isSqliteBusy()` and retries treat both alike. Nothing of the waiting write was sent.
+ */
+export class SharedConnectionBusyError extends OccError {
+  readonly code = "SQLITE_BUSY";
+
+  constructor(readonly timeoutMs: number) {
+    super(
+      `waited ${timeoutMs} ms for another transaction on this DataSource's single SQLite connection to end; ` +
+        "a write awaited inside a transaction must use that transaction's manager (or run after it), and long transactions hold every other writer back",
+    );
+  }
+}
+
+/**
  * `instanceof` fails when an application ends up with two copies of typeorm-occ; this guard checks
  * the error's shape instead.
  */

@@ -16,11 +16,13 @@ export {
   TypeOrmCompatibilityError,
   TransactionRequiredError,
   UnguardedWriteError,
+  SharedConnectionBusyError,
   isStaleDataError,
   type StaleOperation,
   type StaleDataDetails,
 } from "./errors";
 export { parseVersion, isVersionNumber } from "./version-value";
+export { uncheckedMemberWrite } from "./unchecked-member-write";
 export {
   withOptimisticRetry,
   isRetryableConflict,

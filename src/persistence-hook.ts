@@ -1,26 +1,34 @@
 import type { DataSource, EntityMetadata, ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
-import { MissingVersionError } from "./errors";
+import { MissingVersionError, TransactionRequiredError } from "./errors";
 import { transactionDepthOf, type PersistenceHook, type PersistenceSubject, type PersistenceUnit } from "./internals/typeorm-internals";
 import { aggregateGraphOf } from "./aggregate/aggregate-graph";
-import { RootResolver, type RootRef } from "./aggregate/root-resolver";
+import { attachRootLoadSubscribers } from "./aggregate/loaded-with";
+import { writeRootsFirst } from "./aggregate/lock-roots-first";
+import { planAggregateWrites } from "./aggregate/write-plan";
+import { isLibraryWrite, runLibraryWrite } from "./library-write-context";
+import { currentPersistCall, openSavepoint, runPersistCall } from "./persist-call";
 import { runWriteUnit } from "./shared-connection-gate";
 import { staleErrorFromVersion } from "./stale-lookup";
+import { mergeGenerated } from "./subject-results";
 import { transactionStateOf, type Undo } from "./transaction-state";
 import { attachTransactionSubscriber } from "./transaction-subscriber";
 import { explainRejectedMetadata, validateDataSourceMetadata } from "./validate-metadata";
 import { assertVersion, INITIAL_VERSION, isVersionNumber } from "./version-value";
 import { checkedDelete, checkedSoftDeleteOrRestore, checkedUpdate } from "./versioned-writes";
 import { hasCompletePrimaryKey, occVersionColumn, primaryKeyValues, rowKey } from "./versioned-metadata";
+import { guardBuilderWrite } from "./write-guard";
 
 /** What one unit of work (one SubjectExecutor run) needs to remember between its phases. */
 interface UnitContext {
   inserted: Set<PersistenceSubject>;
   undos: Undo[];
+  /** Root subjects whose own UPDATE was folded into their first write (before the inserts). */
+  writtenEarly: Set<PersistenceSubject>;
 }
 
 const units = new WeakMap<PersistenceUnit, UnitContext>();
-/** DataSources already validated and given their transaction subscriber. */
+/** DataSources already validated and given their subscribers. */
 const prepared = new WeakSet<DataSource>();
 
 /** A subject typeorm-occ writes itself: a versioned entity the caller handed us (not an orphan row). */
@@ -29,12 +37,18 @@ function versionedEntity(subject: PersistenceSubject): { column: ColumnMetadata;
   return column && subject.entity ? { column, entity: subject.entity } : undefined;
 }
 
-function expectedVersionOf(subject: PersistenceSubject, column: ColumnMetadata, entity: ObjectLiteral): number {
+function carriedVersionOf(subject: PersistenceSubject, column: ColumnMetadata, entity: ObjectLiteral): number {
   const value = column.getEntityValue(entity);
   if (value === undefined || value === null) {
     throw new MissingVersionError(subject.metadata.name, column.propertyPath, primaryKeyValues(subject.metadata, subject.identifier ?? entity));
   }
   return assertVersion(subject.metadata.name, column.propertyPath, value);
+}
+
+/** The version a write of this row checks: what the copy carries, mapped onto this transaction's own move. */
+function expectedVersionOf(unit: PersistenceUnit, subject: PersistenceSubject, column: ColumnMetadata, entity: ObjectLiteral): number {
+  const carried = carriedVersionOf(subject, column, entity);
+  return subject.identifier ? transactionStateOf(unit.queryRunner).currentVersion(rowKey(subject.metadata, subject.identifier), carried) : carried;
 }
 
 export const persistenceHook: PersistenceHook = {
@@ -43,6 +57,7 @@ export const persistenceHook: PersistenceHook = {
     validateDataSourceMetadata(dataSource);
     aggregateGraphOf(dataSource);
     attachTransactionSubscriber(dataSource);
+    attachRootLoadSubscribers(dataSource);
     prepared.add(dataSource);
   },
 
@@ -54,12 +69,23 @@ export const persistenceHook: PersistenceHook = {
     return runWriteUnit(dataSource, work);
   },
 
+  persist(call, original) {
+    const work = () => runPersistCall(call, original);
+    return call.queryRunner ? work() : runWriteUnit(call.dataSource, work);
+  },
+
+  builderWrite(write, work) {
+    if (!isLibraryWrite()) guardBuilderWrite(write);
+    return write.queryRunner ? work() : runWriteUnit(write.dataSource, work);
+  },
+
   async execute(unit, original) {
     // Normally done by initialize(); here too for entity files loaded while that build was running.
     this.metadataBuilt(unit.queryRunner.connection);
-    const context: UnitContext = { inserted: new Set(), undos: [] };
+    const context: UnitContext = { inserted: new Set(), undos: [], writtenEarly: new Set() };
     units.set(unit, context);
     validateBeforeWriting(unit, context);
+    await secureAtomicity(unit);
     try {
       await original();
     } catch (error) {
@@ -73,77 +99,88 @@ export const persistenceHook: PersistenceHook = {
     else transactionStateOf(queryRunner).recordUndos(context.undos, depth);
   },
 
-  async update(unit, original) {
-    const context = units.get(unit) ?? { inserted: new Set(), undos: [] };
+  async insert(unit, original) {
+    const context = contextOf(unit);
     const queryRunner = unit.queryRunner;
     const state = transactionStateOf(queryRunner);
     const depth = transactionDepthOf(queryRunner);
-    // Rows inserted by this unit already hold their first version for the whole transaction.
+    await runLibraryWrite(async () => {
+      // Everything is resolved, validated and the roots locked before TypeORM's first INSERT.
+      const roots = await planAggregateWrites(unit);
+      await writeRootsFirst(unit, roots, context);
+      await original();
+    });
+    // Rows inserted by this unit hold their first version for the rest of the transaction.
     for (const subject of context.inserted) {
-      if (subject.identifier) state.markBumped(rowKey(subject.metadata, subject.identifier), depth);
+      if (subject.identifier) state.recordMove(rowKey(subject.metadata, subject.identifier), { from: undefined, to: INITIAL_VERSION }, depth);
     }
+  },
 
-    const roots = await rootsToBump(unit);
-    const all = unit.updateSubjects;
+  async update(unit, original) {
+    const context = contextOf(unit);
+    const queryRunner = unit.queryRunner;
+    const state = transactionStateOf(queryRunner);
+    const depth = transactionDepthOf(queryRunner);
+    const all = unit.updateSubjects.filter((subject) => !context.writtenEarly.has(subject));
     const ours = all.filter((subject) => versionedEntity(subject));
     unit.updateSubjects = ours.length === 0 ? all : all.filter((subject) => !versionedEntity(subject));
     try {
-      await original();
-    } finally {
-      unit.updateSubjects = all;
-    }
-
-    const reload = unit.options?.reload !== false;
-    for (const subject of ours) {
-      const { column, entity } = versionedEntity(subject)!;
-      const key = rowKey(subject.metadata, subject.identifier!);
-      const expected = context.inserted.has(subject) ? INITIAL_VERSION : expectedVersionOf(subject, column, entity);
-      const next = state.hasBumped(key) ? expected : expected + 1;
-      const generated = await checkedUpdate(queryRunner, {
-        metadata: subject.metadata,
-        versionColumn: column,
-        identifier: subject.identifier!,
-        values: subject.createValueSetAndPopChangeMap(),
-        expectedVersion: expected,
-        nextVersion: next,
-        entity,
-        reload,
+      await runLibraryWrite(async () => {
+        await original();
+        const reload = unit.options?.reload !== false;
+        for (const subject of ours) {
+          const { column, entity } = versionedEntity(subject)!;
+          const key = rowKey(subject.metadata, subject.identifier!);
+          const carried = context.inserted.has(subject) ? INITIAL_VERSION : carriedVersionOf(subject, column, entity);
+          const expected = state.currentVersion(key, carried);
+          const moved = state.movedVersion(key);
+          const next = moved?.to !== undefined && expected === moved.to ? expected : expected + 1;
+          const generated = await checkedUpdate(queryRunner, {
+            metadata: subject.metadata,
+            versionColumn: column,
+            identifier: subject.identifier!,
+            values: subject.createValueSetAndPopChangeMap(),
+            expectedVersion: expected,
+            nextVersion: next,
+            entity,
+            reload,
+          });
+          mergeGenerated(unit, subject, generated, column, next);
+          state.recordMove(key, { from: expected, to: next }, depth);
+        }
       });
-      mergeGenerated(subject, generated, column, next, unit);
-      state.markBumped(key, depth);
-    }
-
-    for (const root of roots) {
-      if (state.hasBumped(root.key)) continue; // folded into the root's own UPDATE, or bumped earlier in this transaction
-      await bumpRoot(unit, root, context);
-      state.markBumped(root.key, depth);
+    } finally {
+      // TypeORM reads updateSubjects afterwards: merged results and after-update events.
+      unit.updateSubjects = [...all, ...context.writtenEarly];
     }
   },
 
   async remove(unit, original) {
     const all = unit.removeSubjects;
     try {
-      // Same grouping as TypeORM (one DELETE per entity, in dependency order), versioned groups checked.
-      for (const group of groupByEntity(all)) {
-        const ours = group.filter((subject) => versionedEntity(subject));
-        const rest = ours.length === 0 ? group : group.filter((subject) => !versionedEntity(subject));
-        if (rest.length > 0) {
-          unit.removeSubjects = rest;
-          await original();
+      await runLibraryWrite(async () => {
+        // Same grouping as TypeORM (one DELETE per entity, in dependency order), versioned groups checked.
+        for (const group of groupByEntity(all)) {
+          const ours = group.filter((subject) => versionedEntity(subject));
+          const rest = ours.length === 0 ? group : group.filter((subject) => !versionedEntity(subject));
+          if (rest.length > 0) {
+            unit.removeSubjects = rest;
+            await original();
+          }
+          if (ours.length === 0) continue;
+          const column = occVersionColumn(ours[0].metadata)!;
+          await checkedDelete(
+            unit.queryRunner,
+            ours[0].metadata,
+            column,
+            ours.map((subject) => ({
+              identifier: subject.identifier!,
+              expectedVersion: expectedVersionOf(unit, subject, column, subject.entity!),
+              entity: subject.entity,
+            })),
+          );
         }
-        if (ours.length === 0) continue;
-        const column = occVersionColumn(ours[0].metadata)!;
-        await checkedDelete(
-          unit.queryRunner,
-          ours[0].metadata,
-          column,
-          ours.map((subject) => ({
-            identifier: subject.identifier!,
-            expectedVersion: expectedVersionOf(subject, column, subject.entity!),
-            entity: subject.entity,
-          })),
-        );
-      }
+      });
     } finally {
       unit.removeSubjects = all;
     }
@@ -157,6 +194,67 @@ export const persistenceHook: PersistenceHook = {
     await softRemoveOrRecover(unit, original, "restore");
   },
 };
+
+function contextOf(unit: PersistenceUnit): UnitContext {
+  let context = units.get(unit);
+  if (!context) {
+    context = { inserted: new Set(), undos: [], writtenEarly: new Set() };
+    units.set(unit, context);
+  }
+  return context;
+}
+
+/** Subjects of this unit typeorm-occ guards: versioned rows and rows inside an aggregate. */
+function guardedSubjects(unit: PersistenceUnit): PersistenceSubject[] {
+  const graph = aggregateGraphOf(unit.queryRunner.connection);
+  return unit.allSubjects.filter((subject) => occVersionColumn(subject.metadata) || graph.isMember(subject.metadata));
+}
+
+/**
+ * A unit that writes more than one statement with a check among them must be all-or-nothing
+ * whatever the caller does with its error: inside the caller's transaction it gets a savepoint
+ * (released on success, rolled back on failure, so a caught StaleDataError leaves nothing behind);
+ * with `{ transaction: false }` outside any transaction it cannot be made atomic and is refused.
+ * A single checked statement needs neither: when it fails it wrote nothing.
+ */
+async function secureAtomicity(unit: PersistenceUnit): Promise<void> {
+  const call = currentPersistCall();
+  if (!call || call.mode === "own" || call.savepoint) return;
+  const guarded = guardedSubjects(unit);
+  if (guarded.length === 0) return;
+  const graph = aggregateGraphOf(unit.queryRunner.connection);
+  const writes =
+    unit.insertSubjects.length +
+    unit.allSubjects.filter((subject) => subject.mustBeUpdated).length +
+    unit.removeSubjects.length +
+    unit.softRemoveSubjects.length +
+    unit.recoverSubjects.length +
+    (guarded.some((subject) => graph.parentLinks(subject.metadata).length > 0 || graph.junctionOwner(subject.metadata)) ? 1 : 0);
+  const listeners = unit.queryRunner.connection.subscribers.some(listensToWrites) || guarded.some((subject) => hasAfterListeners(subject.metadata));
+  if (call.mode === "none") {
+    if (writes <= 1) return;
+    const subject = guarded[0];
+    throw new TransactionRequiredError(
+      subject.metadata.name,
+      `this save()/remove() writes ${writes} statements with a version check among them; with { transaction: false } a conflict halfway would leave part of it written. ` +
+        "Drop { transaction: false }, or run it inside dataSource.transaction()",
+    );
+  }
+  if (writes > 1 || call.chunked || listeners) await openSavepoint(call, unit.queryRunner);
+}
+
+const WRITE_EVENTS = ["Insert", "Update", "Remove", "SoftRemove", "Recover"].flatMap((event) => [`before${event}`, `after${event}`]);
+
+/** A subscriber that may write (or throw after our write) during a save: its statements belong to the save. */
+function listensToWrites(subscriber: object): boolean {
+  return WRITE_EVENTS.some((event) => typeof (subscriber as Record<string, unknown>)[event] === "function");
+}
+
+function hasAfterListeners(metadata: EntityMetadata): boolean {
+  return [metadata.afterInsertListeners, metadata.afterUpdateListeners, metadata.afterRemoveListeners, metadata.afterSoftRemoveListeners, metadata.afterRecoverListeners].some(
+    (listeners) => listeners.length > 0,
+  );
+}
 
 /**
  * Rejects bad input before the first statement of the unit: missing or malformed versions, a
@@ -195,69 +293,16 @@ function validateBeforeWriting(unit: PersistenceUnit, context: UnitContext): voi
             ? "update"
             : undefined;
     if (!operation) continue;
-    const expected = expectedVersionOf(subject, column, entity);
+    const carried = carriedVersionOf(subject, column, entity);
     const loaded = subject.databaseEntity && column.getEntityValue(subject.databaseEntity);
+    const key = subject.identifier && rowKey(subject.metadata, subject.identifier);
+    const expected = key ? transactionStateOf(unit.queryRunner).currentVersion(key, carried) : carried;
     if (isVersionNumber(loaded) && loaded !== expected) {
       throw staleErrorFromVersion(
-        { metadata: subject.metadata, versionColumn: column, identifier: subject.identifier ?? primaryKeyValues(subject.metadata, entity), expectedVersion: expected, operation, entity },
+        { metadata: subject.metadata, versionColumn: column, identifier: subject.identifier ?? primaryKeyValues(subject.metadata, entity), expectedVersion: carried, operation, entity },
         loaded,
       );
     }
-  }
-}
-
-/** Roots whose aggregate changed in this unit, excluding roots this unit deletes. */
-async function rootsToBump(unit: PersistenceUnit): Promise<RootRef[]> {
-  const graph = aggregateGraphOf(unit.queryRunner.connection);
-  const changed = unit.allSubjects.filter(
-    (subject) =>
-      (graph.parentLinks(subject.metadata).length > 0 || graph.junctionOwner(subject.metadata)) &&
-      (subject.mustBeInserted || subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered),
-  );
-  if (changed.length === 0) return [];
-  const deleted = new Set(
-    unit.allSubjects
-      .filter((subject) => graph.isRoot(subject.metadata) && (subject.mustBeRemoved || subject.mustBeSoftRemoved) && subject.identifier)
-      .map((subject) => rowKey(subject.metadata, subject.identifier!)),
-  );
-  const resolver = new RootResolver(graph, unit);
-  const roots = new Map<string, RootRef>();
-  for (const subject of changed) {
-    for (const root of await resolver.rootsOf(subject)) {
-      if (deleted.has(root.key) || root.subject?.mustBeInserted) continue;
-      const known = roots.get(root.key);
-      // Prefer the reference that carries the caller's root object (its version gets checked).
-      if (!known || (!known.subject && root.subject) || (!known.entity && root.entity)) roots.set(root.key, root);
-    }
-  }
-  return [...roots.values()];
-}
-
-/**
- * `UPDATE root SET version = v + 1 WHERE pk AND version = v` when the caller holds the root (in this
- * save, or as the member's loaded relation); otherwise `version = version + 1` by primary key, which
- * makes every other holder of the root stale.
- */
-async function bumpRoot(unit: PersistenceUnit, root: RootRef, context: UnitContext): Promise<void> {
-  const column = occVersionColumn(root.metadata)!;
-  const value = root.entity ? column.getEntityValue(root.entity) : undefined;
-  let expected: number | undefined;
-  if (root.subject) expected = expectedVersionOf(root.subject, column, root.entity!);
-  else if (value !== undefined && value !== null) expected = assertVersion(root.metadata.name, column.propertyPath, value);
-  await checkedUpdate(unit.queryRunner, {
-    metadata: root.metadata,
-    versionColumn: column,
-    identifier: root.primaryKey,
-    values: {},
-    expectedVersion: expected,
-    nextVersion: expected === undefined ? "increment" : expected + 1,
-    entity: root.entity,
-    reload: false,
-  });
-  if (expected !== undefined && root.entity) {
-    const entity = root.entity;
-    context.undos.push(() => column.setEntityValue(entity, expected));
-    column.setEntityValue(entity, expected + 1);
   }
 }
 
@@ -266,47 +311,28 @@ async function softRemoveOrRecover(unit: PersistenceUnit, original: () => Promis
   const all = unit[property];
   const ours = all.filter((subject) => versionedEntity(subject));
   unit[property] = ours.length === 0 ? all : all.filter((subject) => !versionedEntity(subject));
+  const state = transactionStateOf(unit.queryRunner);
   try {
-    await original();
+    await runLibraryWrite(async () => {
+      await original();
+      for (const subject of ours) {
+        const { column, entity } = versionedEntity(subject)!;
+        const expected = expectedVersionOf(unit, subject, column, entity);
+        const generated = await checkedSoftDeleteOrRestore(unit.queryRunner, operation, {
+          metadata: subject.metadata,
+          versionColumn: column,
+          identifier: subject.identifier!,
+          expectedVersion: expected,
+          entity,
+          reload: unit.options?.reload !== false,
+        });
+        mergeGenerated(unit, subject, generated, column, expected + 1);
+        state.recordMove(rowKey(subject.metadata, subject.identifier!), { from: expected, to: expected + 1 }, transactionDepthOf(unit.queryRunner));
+      }
+    });
   } finally {
     unit[property] = all;
   }
-  const state = transactionStateOf(unit.queryRunner);
-  for (const subject of ours) {
-    const { column, entity } = versionedEntity(subject)!;
-    const expected = expectedVersionOf(subject, column, entity);
-    const generated = await checkedSoftDeleteOrRestore(unit.queryRunner, operation, {
-      metadata: subject.metadata,
-      versionColumn: column,
-      identifier: subject.identifier!,
-      expectedVersion: expected,
-      entity,
-      reload: unit.options?.reload !== false,
-    });
-    mergeGenerated(subject, generated, column, expected + 1, unit);
-    state.markBumped(rowKey(subject.metadata, subject.identifier!), transactionDepthOf(unit.queryRunner));
-  }
-}
-
-/** What TypeORM does with values a write returned, plus the version we know we wrote. */
-function mergeGenerated(
-  subject: PersistenceSubject,
-  generated: ObjectLiteral | undefined,
-  column: ColumnMetadata,
-  version: number,
-  unit: PersistenceUnit,
-): void {
-  const driver = unit.queryRunner.connection.driver;
-  subject.generatedMap ??= {};
-  if (generated) {
-    for (const generatedColumn of subject.metadata.columns) {
-      const value = generatedColumn.getEntityValue(generated);
-      if (value !== undefined && value !== null) {
-        generatedColumn.setEntityValue(subject.generatedMap, driver.prepareHydratedValue(value, generatedColumn));
-      }
-    }
-  }
-  column.setEntityValue(subject.generatedMap, version);
 }
 
 function groupByEntity(subjects: PersistenceSubject[]): PersistenceSubject[][] {

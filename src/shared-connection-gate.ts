@@ -1,38 +1,88 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { DataSource } from "typeorm";
+import type { DataSource, QueryRunner } from "typeorm";
+import { SharedConnectionBusyError } from "./errors";
+import { hasGuardedEntities } from "./guarded-entities";
 
 /**
  * Some TypeORM drivers (better-sqlite3 and the other SQLite drivers) give every caller the same
- * query runner, so two overlapping saves run inside one transaction: when one of them fails (a
+ * query runner, so two overlapping writers run inside one transaction: when one of them fails (a
  * StaleDataError, far more common with version checks) its rollback also undoes the other
- * caller's already acknowledged write. On such a DataSource, write units — a standalone
- * `save()`/`remove()` or a `transaction()` — run one at a time. SQLite has a single writer anyway.
+ * caller's already acknowledged write. On such a DataSource, write units — a save()/remove()
+ * call, a `transaction()`, a query-builder write (update(), insert(), increment(), …), a raw query
+ * — run one at a time. SQLite has a single writer anyway; reads are not queued.
  *
  * Re-entrant: work started inside a unit (a save with the global repository inside
- * `dataSource.transaction`) joins it as in plain TypeORM instead of waiting for itself.
+ * `dataSource.transaction`) joins it as in plain TypeORM instead of waiting for itself. A unit
+ * waits at most the DataSource's `timeout` (SQLite's busy timeout, 5 s by default), then fails
+ * with {@link SharedConnectionBusyError} instead of hanging when the holder awaits it.
+ *
+ * Only DataSources with typeorm-occ entities are gated: with plain entities alone, TypeORM
+ * behaves exactly as without the library.
  */
 class WriteGate {
-  private tail: Promise<void> = Promise.resolve();
+  private held = false;
+  private readonly waiting: (() => void)[] = [];
 
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise((resolve) => (release = resolve));
-    return previous.then(work).finally(release);
+  constructor(private readonly timeoutMs: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(grant), 1);
+        reject(new SharedConnectionBusyError(this.timeoutMs));
+      }, this.timeoutMs);
+      this.waiting.push(grant);
+    });
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
   }
 }
 
 const heldGates = new AsyncLocalStorage<ReadonlySet<WriteGate>>();
 const gates = new WeakMap<DataSource, WriteGate | null>();
+const sharedRunners = new WeakMap<DataSource, QueryRunner | null>();
+
+/** The one query runner a driver hands every caller, or undefined for pooled drivers. */
+export function sharedQueryRunnerOf(dataSource: DataSource): QueryRunner | undefined {
+  let runner = sharedRunners.get(dataSource);
+  if (runner === undefined) {
+    // Asked of the driver itself rather than assumed from its name.
+    const first = dataSource.createQueryRunner();
+    const second = dataSource.createQueryRunner();
+    runner = first === second ? first : null;
+    if (!runner) void Promise.all([first.release(), second.release()]);
+    sharedRunners.set(dataSource, runner);
+  }
+  return runner ?? undefined;
+}
 
 function gateOf(dataSource: DataSource): WriteGate | null {
   let gate = gates.get(dataSource);
   if (gate === undefined) {
-    // Asked of the driver itself rather than assumed from its name.
-    const first = dataSource.createQueryRunner();
-    const second = dataSource.createQueryRunner();
-    gate = first === second ? new WriteGate() : null;
-    if (!gate) void Promise.all([first.release(), second.release()]);
+    if (!dataSource.isInitialized) return null; // entities unknown yet: decide once they are
+    const timeout = (dataSource.options as { timeout?: unknown }).timeout;
+    gate = sharedQueryRunnerOf(dataSource) && hasGuardedEntities(dataSource) ? new WriteGate(typeof timeout === "number" ? timeout : 5000) : null;
     gates.set(dataSource, gate);
   }
   return gate;

@@ -4,6 +4,14 @@ import { transactionDepthOf } from "./internals/typeorm-internals";
 /** Puts back one in-memory value typeorm-occ (or TypeORM on its behalf) changed. */
 export type Undo = () => void;
 
+/** A row version this transaction moved: from the version it found to the one it wrote. */
+export interface MovedVersion {
+  /** The version the row had before this transaction moved it; undefined when not known. */
+  from: number | undefined;
+  /** The version the row has now, inside this transaction; undefined when not known. */
+  to: number | undefined;
+}
+
 interface Entry<T> {
   value: T;
   /** Transaction depth (1 = outermost, >1 = savepoints) the entry belongs to. */
@@ -12,21 +20,39 @@ interface Entry<T> {
 
 /**
  * What typeorm-occ remembers about the transaction open on one query runner:
- * - which rows' versions it already moved (a version moves once per transaction), and
+ * - which rows' versions it already moved, from which version to which (a version moves once per
+ *   transaction, and a copy this transaction read before its own move is not stale), and
  * - the in-memory version changes to undo if that transaction (or a savepoint) rolls back,
  *   so that "reload and retry" works and a blind retry fails again.
  * Kept in a WeakMap: a released query runner takes its state with it.
  */
 class TransactionState {
   private undos: Entry<Undo>[] = [];
-  private bumped = new Map<string, number>();
+  private moved = new Map<string, Entry<MovedVersion>>();
 
-  hasBumped(key: string): boolean {
-    return this.bumped.has(key);
+  movedVersion(key: string): MovedVersion | undefined {
+    return this.moved.get(key)?.value;
   }
 
-  markBumped(key: string, depth: number): void {
-    if (!this.bumped.has(key)) this.bumped.set(key, depth);
+  /**
+   * The version a write in this transaction must find for a row whose copy carries `carried`:
+   * the version this transaction moved the row to, when the copy holds the version from before
+   * (or after) that move; otherwise the carried version itself.
+   */
+  currentVersion(key: string, carried: number): number {
+    const moved = this.moved.get(key)?.value;
+    if (moved?.to !== undefined && (carried === moved.from || carried === moved.to)) return moved.to;
+    return carried;
+  }
+
+  recordMove(key: string, move: MovedVersion, depth: number): void {
+    const known = this.moved.get(key);
+    if (!known) {
+      this.moved.set(key, { value: { ...move }, depth });
+      return;
+    }
+    known.value.from ??= move.from;
+    known.value.to ??= move.to;
   }
 
   recordUndos(undos: Undo[], depth: number): void {
@@ -37,11 +63,11 @@ class TransactionState {
   committed(depth: number): void {
     if (depth === 0) {
       this.undos = [];
-      this.bumped.clear();
+      this.moved.clear();
       return;
     }
     for (const entry of this.undos) if (entry.depth > depth) entry.depth = depth;
-    for (const [key, at] of this.bumped) if (at > depth) this.bumped.set(key, depth);
+    for (const entry of this.moved.values()) if (entry.depth > depth) entry.depth = depth;
   }
 
   /** A transaction level rolled back; `depth` is the level now open. Restores versions it changed. */
@@ -49,9 +75,11 @@ class TransactionState {
     const undone = this.undos.filter((entry) => entry.depth > depth);
     this.undos = this.undos.filter((entry) => entry.depth <= depth);
     for (const { value: undo } of undone.reverse()) undo();
-    for (const [key, at] of this.bumped) if (at > depth) this.bumped.delete(key);
+    for (const [key, entry] of this.moved) if (entry.depth > depth) this.moved.delete(key);
   }
 }
+
+export type { TransactionState };
 
 const states = new WeakMap<QueryRunner, TransactionState>();
 

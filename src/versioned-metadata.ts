@@ -18,9 +18,19 @@ export function occVersionColumn(metadata: EntityMetadata): ColumnMetadata | und
   return column ?? undefined;
 }
 
-/** A stable string for "this row": entity name plus primary key values. */
+/**
+ * A stable string for "this row": entity name plus primary key values. Values are compared as
+ * text, so `{ id: 5 }` from an object and `{ id: "5" }` from a driver or a request name one row.
+ */
 export function rowKey(metadata: EntityMetadata, primaryKey: ObjectLiteral): string {
-  return `${metadata.name}:${JSON.stringify(primaryKeyValues(metadata, primaryKey))}`;
+  const values = metadata.primaryColumns.map((column) => keyPart(column.getEntityValue(primaryKey)));
+  return `${metadata.tablePath}:${values.join("\u0000")}`;
+}
+
+function keyPart(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (Buffer.isBuffer(value)) return value.toString("hex");
+  return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
 }
 
 /** The primary key of an entity (or identifier map) as a plain `{ property: value }` record. */

@@ -17,6 +17,8 @@ export interface AggregateGraph {
   memberRelations(metadata: EntityMetadata): RelationMetadata[];
   /** For a many-to-many junction table: the root or member whose relation it stores. */
   junctionOwner(metadata: EntityMetadata): EntityMetadata | undefined;
+  /** A member row or a junction row of an aggregate: writing it changes its root's aggregate. */
+  isMember(metadata: EntityMetadata): boolean;
 }
 
 const graphs = new WeakMap<DataSource, AggregateGraph>();
@@ -50,6 +52,7 @@ function buildGraph(all: EntityMetadata[]): AggregateGraph {
   const junctionOwners = new Map<EntityMetadata, EntityMetadata>();
   const inAggregate = new Set<EntityMetadata>(roots);
   const addLink = (member: EntityMetadata, link: ParentLink) => {
+    assertKeyedByPrimaryKey(member, link);
     const list = links.get(member) ?? [];
     if (!list.some((existing) => existing.relation === link.relation)) list.push(link);
     links.set(member, list);
@@ -121,10 +124,29 @@ function buildGraph(all: EntityMetadata[]): AggregateGraph {
     }
   }
 
+  const parentLinks = (metadata: EntityMetadata) => (inAggregate.has(metadata) ? links.get(metadata) ?? [] : []);
   return {
     isRoot: (metadata) => roots.has(metadata),
-    parentLinks: (metadata) => (inAggregate.has(metadata) ? links.get(metadata) ?? [] : []),
+    parentLinks,
     memberRelations: (metadata) => memberRelations.get(metadata) ?? [],
     junctionOwner: (metadata) => junctionOwners.get(metadata),
+    isMember: (metadata) => parentLinks(metadata).length > 0 || junctionOwners.has(metadata),
   };
+}
+
+/**
+ * A parent is found from a member's foreign key (and a member from its parent's), so the key must
+ * reference the other side's primary key; a relation to another unique column is refused.
+ */
+function assertKeyedByPrimaryKey(member: EntityMetadata, link: ParentLink): void {
+  const referenced = link.kind === "member-holds-key" ? link.parent : member;
+  const holder = link.kind === "member-holds-key" ? member : link.parent;
+  const columns = link.relation.joinColumns.map((column) => column.referencedColumn);
+  const primary = referenced.primaryColumns;
+  if (columns.length !== primary.length || !columns.every((column) => column && primary.includes(column))) {
+    throw new EntityDefinitionError(
+      holder.name,
+      `relation "${link.relation.propertyPath}" links ${member.name} into an aggregate but does not reference ${referenced.name}'s primary key; aggregate relations must`,
+    );
+  }
 }

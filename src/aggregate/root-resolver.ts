@@ -1,7 +1,8 @@
-import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
+import type { EntityMetadata, ObjectLiteral } from "typeorm";
 import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
 import { hasCompletePrimaryKey, primaryKeyValues, rowKey } from "../versioned-metadata";
 import type { AggregateGraph, ParentLink } from "./aggregate-graph";
+import { readParents, rowRef, type ParentsByLink, type RowRef } from "./parent-lookup";
 
 /** A root row whose version must move because something inside its aggregate changed. */
 export interface RootRef {
@@ -15,134 +16,330 @@ export interface RootRef {
   subject?: PersistenceSubject;
 }
 
-interface Node {
-  metadata: EntityMetadata;
-  subject?: PersistenceSubject;
-  entity?: ObjectLiteral;
-  primaryKey?: ObjectLiteral;
+/** The aggregates a changed row belongs to before its write (`current`) and after it (`next`). */
+export interface Membership {
+  current: RootRef[];
+  next: RootRef[];
 }
 
+/** A row the walk passes through, with what this save knows about it. */
+interface Position extends RowRef {
+  entity?: ObjectLiteral;
+  subject?: PersistenceSubject;
+}
+
+/** A parent found: a row, `null` for "no parent through this link", `undefined` for "ask the database". */
+type Found = Position | null | undefined;
+
+const sameTable = (a: EntityMetadata, b: EntityMetadata) => a === b || a.tablePath === b.tablePath;
+
 /**
- * Walks from a changed member up to its root(s). In order of preference, a parent is found
- * through (1) the subject TypeORM cascaded from, (2) an object of this save that holds the member
- * in a member relation, (3) the member's relation property, (4) the foreign key in the database
- * (one SELECT, only for members saved on their own).
+ * Finds the aggregate roots of the rows a unit of work changes, before anything is written.
+ * Parents come, in order of preference, from this save (the subject TypeORM cascaded from, an
+ * object that holds the row in a member relation), from the row's own relation or foreign-key
+ * properties, from the row TypeORM pre-loaded, and only then from the database — batched, one
+ * statement per entity per level, one for a whole self-referencing chain. No depth limit: the walk
+ * ends at roots, and a cycle in the data ends where a row repeats.
+ *
+ * A row whose parent link is written by this save (a member moved to another aggregate, by either
+ * side of the relation or by its foreign-key column alone) belongs to two aggregates: the one it
+ * leaves (`current`, from the database's point of view) and the one it joins (`next`).
  */
 export class RootResolver {
-  private readonly parentByObject = new Map<ObjectLiteral, PersistenceSubject>();
-  private readonly parentByRow = new Map<string, PersistenceSubject>();
+  private readonly subjects: Set<PersistenceSubject>;
+  private readonly subjectByObject = new Map<object, PersistenceSubject>();
+  private readonly subjectByRow = new Map<string, PersistenceSubject>();
+  /** Child object → the subject whose entity holds it in a member relation. */
+  private readonly holderByObject = new Map<object, PersistenceSubject>();
+  /** Child row → the subject whose pre-loaded row held it in a member relation. */
+  private readonly loadedHolderByRow = new Map<string, PersistenceSubject>();
+  private readonly parentsOfRow = new Map<string, Position[]>();
+  private readonly fromDatabase = new Map<string, ParentsByLink>();
+  private readonly rootsMemo = new Map<string, RootRef[]>();
 
   constructor(
     private readonly graph: AggregateGraph,
     private readonly unit: PersistenceUnit,
   ) {
+    this.subjects = new Set(unit.allSubjects);
     for (const subject of unit.allSubjects) {
+      if (subject.entity) this.subjectByObject.set(subject.entity, subject);
+      if (subject.identifier) this.subjectByRow.set(rowKey(subject.metadata, subject.identifier), subject);
       for (const relation of graph.memberRelations(subject.metadata)) {
-        for (const source of [subject.entity, subject.databaseEntity]) {
-          if (!source) continue;
-          const value: unknown = relation.getEntityValue(source);
-          for (const child of Array.isArray(value) ? value : [value]) {
-            if (!child || typeof child !== "object") continue;
-            if (source === subject.entity) this.parentByObject.set(child, subject);
-            if (hasCompletePrimaryKey(relation.inverseEntityMetadata, child)) {
-              this.parentByRow.set(rowKey(relation.inverseEntityMetadata, child), subject);
-            }
+        if (subject.entity) {
+          for (const child of valuesOf(relation.getEntityValue(subject.entity))) this.holderByObject.set(child, subject);
+        }
+        if (subject.databaseEntity) {
+          for (const child of valuesOf(relation.getEntityValue(subject.databaseEntity), true)) {
+            const key = childKey(relation.inverseEntityMetadata, child);
+            if (key) this.loadedHolderByRow.set(key, subject);
           }
         }
       }
     }
   }
 
-  async rootsOf(subject: PersistenceSubject): Promise<RootRef[]> {
-    const junctionOwner = this.graph.junctionOwner(subject.metadata);
-    if (junctionOwner) {
-      return subject.parentSubject ? this.resolve(this.nodeOfSubject(subject.parentSubject), 0) : [];
+  /** Where each of the given changed subjects sits in the aggregates, before and after this save. */
+  async membershipOf(changed: PersistenceSubject[]): Promise<Map<PersistenceSubject, Membership>> {
+    const sides = new Map<PersistenceSubject, { current: Position[]; next: Position[] }>();
+    const ask: { subject: PersistenceSubject; links: ParentLink[]; side: "current" | "both" }[] = [];
+
+    for (const subject of changed) {
+      const side = { current: [] as Position[], next: [] as Position[] };
+      sides.set(subject, side);
+      const self = this.subjectPosition(subject);
+      if (this.graph.isRoot(subject.metadata)) {
+        if (self) side.current.push(self), side.next.push(self);
+        continue;
+      }
+      if (this.graph.junctionOwner(subject.metadata)) {
+        const owner = subject.parentSubject && this.subjectPosition(subject.parentSubject);
+        if (owner) side.current.push(owner), side.next.push(owner);
+        continue;
+      }
+      const unknownCurrent: ParentLink[] = [];
+      const unknownBoth: ParentLink[] = [];
+      for (const link of this.graph.parentLinks(subject.metadata)) {
+        const written = link.kind === "member-holds-key" && writesLink(subject, link);
+        if (subject.mustBeInserted || written) {
+          add(side.next, this.nextParent(subject, link));
+          if (subject.mustBeInserted) continue;
+          const current = this.currentParent(subject, link);
+          if (current === undefined) unknownCurrent.push(link);
+          else add(side.current, current);
+          continue;
+        }
+        const parent = self ? this.regularParent(self, link) : undefined;
+        if (parent === undefined) unknownBoth.push(link);
+        else add(side.current, parent), add(side.next, parent);
+      }
+      if (self && unknownCurrent.length > 0) ask.push({ subject, links: unknownCurrent, side: "current" });
+      if (self && unknownBoth.length > 0) ask.push({ subject, links: unknownBoth, side: "both" });
     }
-    if (this.graph.parentLinks(subject.metadata).length === 0) return [];
-    return this.resolve(this.nodeOfSubject(subject), 0);
+
+    await this.loadFromDatabase(ask.map(({ subject }) => this.subjectPosition(subject)!));
+    for (const { subject, links, side } of ask) {
+      const found = this.fromDatabase.get(rowKey(subject.metadata, subject.identifier!));
+      for (const link of links) {
+        const parent = found?.get(link);
+        if (!parent) continue;
+        const position = this.rowPosition(parent);
+        sides.get(subject)!.current.push(position);
+        if (side === "both") sides.get(subject)!.next.push(position);
+      }
+    }
+
+    await this.expand([...sides.values()].flatMap((side) => [...side.current, ...side.next]));
+    const membership = new Map<PersistenceSubject, Membership>();
+    for (const [subject, side] of sides) {
+      membership.set(subject, {
+        current: uniqueRoots(side.current.flatMap((position) => this.rootsOf(position, new Set()))),
+        next: uniqueRoots(side.next.flatMap((position) => this.rootsOf(position, new Set()))),
+      });
+    }
+    return membership;
   }
 
-  private nodeOfSubject(subject: PersistenceSubject): Node {
-    return { metadata: subject.metadata, subject, entity: subject.entity, primaryKey: subject.identifier };
+  /** Discovers the parents of every position above the given ones, level by level. */
+  private async expand(start: Position[]): Promise<void> {
+    let frontier = start.filter((position) => !this.graph.isRoot(position.metadata));
+    const seen = new Set<string>();
+    while (frontier.length > 0) {
+      const level = frontier.filter((position) => !seen.has(position.key) && !this.parentsOfRow.has(position.key));
+      level.forEach((position) => seen.add(position.key));
+      const unknown: Position[] = [];
+      for (const position of level) {
+        const parents: Position[] = [];
+        let complete = true;
+        for (const link of this.graph.parentLinks(position.metadata)) {
+          const parent = this.regularParent(position, link) ?? this.cachedParent(position, link);
+          if (parent === undefined) complete = false;
+          else add(parents, parent);
+        }
+        if (complete) this.parentsOfRow.set(position.key, parents);
+        else unknown.push(position);
+      }
+      await this.loadFromDatabase(unknown);
+      for (const position of unknown) {
+        const parents: Position[] = [];
+        for (const link of this.graph.parentLinks(position.metadata)) {
+          add(parents, this.regularParent(position, link) ?? this.cachedParent(position, link) ?? null);
+        }
+        this.parentsOfRow.set(position.key, parents);
+      }
+      frontier = level
+        .flatMap((position) => this.parentsOfRow.get(position.key) ?? [])
+        .filter((parent) => !this.graph.isRoot(parent.metadata) && !seen.has(parent.key));
+    }
   }
 
-  private async resolve(node: Node, depth: number): Promise<RootRef[]> {
-    if (depth > 32) return []; // a cycle in user relations; nothing sensible to bump
-    if (this.graph.isRoot(node.metadata)) {
-      const primaryKey = node.primaryKey ?? (node.entity && primaryKeyValues(node.metadata, node.entity));
-      if (!primaryKey || !hasCompletePrimaryKey(node.metadata, primaryKey)) return [];
-      return [{ metadata: node.metadata, primaryKey, key: rowKey(node.metadata, primaryKey), entity: node.entity, subject: node.subject }];
+  private async loadFromDatabase(positions: Position[]): Promise<void> {
+    const byEntity = new Map<EntityMetadata, Position[]>();
+    for (const position of positions) {
+      if (this.fromDatabase.has(position.key)) continue;
+      const list = byEntity.get(position.metadata) ?? [];
+      if (!list.some((known) => known.key === position.key)) list.push(position);
+      byEntity.set(position.metadata, list);
     }
-    const roots: RootRef[] = [];
-    for (const link of this.graph.parentLinks(node.metadata)) {
-      const parent = await this.parentOf(node, link);
-      if (parent) roots.push(...(await this.resolve(parent, depth + 1)));
+    for (const [metadata, rows] of byEntity) {
+      const found = await readParents(this.unit.queryRunner, this.graph, metadata, rows);
+      for (const [key, parents] of found) if (!this.fromDatabase.has(key)) this.fromDatabase.set(key, parents);
+      // A row the database does not have (deleted meanwhile) has no parents.
+      for (const row of rows) if (!this.fromDatabase.has(row.key)) this.fromDatabase.set(row.key, new Map());
     }
+  }
+
+  private cachedParent(position: Position, link: ParentLink): Found {
+    const found = this.fromDatabase.get(position.key);
+    if (!found) return undefined;
+    const parent = found.get(link);
+    return parent ? this.rowPosition(parent) : null;
+  }
+
+  private rootsOf(position: Position, visiting: Set<string>): RootRef[] {
+    if (this.graph.isRoot(position.metadata)) {
+      return [{ metadata: position.metadata, primaryKey: position.primaryKey, key: position.key, entity: position.entity, subject: position.subject }];
+    }
+    const memo = this.rootsMemo.get(position.key);
+    if (memo) return memo;
+    if (visiting.has(position.key)) return []; // a cycle in the data: no root above it
+    visiting.add(position.key);
+    const roots = uniqueRoots((this.parentsOfRow.get(position.key) ?? []).flatMap((parent) => this.rootsOf(parent, visiting)));
+    visiting.delete(position.key);
+    this.rootsMemo.set(position.key, roots);
     return roots;
   }
 
-  private async parentOf(node: Node, link: ParentLink): Promise<Node | undefined> {
-    const cascadedFrom = node.subject?.parentSubject;
-    if (cascadedFrom && cascadedFrom.metadata === link.parent) return this.nodeOfSubject(cascadedFrom);
-
-    const holder =
-      (node.entity && this.parentByObject.get(node.entity)) ??
-      (node.primaryKey && hasCompletePrimaryKey(node.metadata, node.primaryKey)
-        ? this.parentByRow.get(rowKey(node.metadata, node.primaryKey))
-        : undefined);
-    if (holder && holder.metadata === link.parent) return this.nodeOfSubject(holder);
-
-    if (link.kind === "member-holds-key" && node.entity) {
-      const value: unknown = link.relation.getEntityValue(node.entity);
-      if (value && typeof value === "object" && hasCompletePrimaryKey(link.parent, value)) {
-        return { metadata: link.parent, entity: value as ObjectLiteral, primaryKey: primaryKeyValues(link.parent, value) };
-      }
+  /** Parent of a row whose link this save does not write: its current parent, from anything that knows it. */
+  private regularParent(position: Position, link: ParentLink): Found {
+    const { subject, entity } = position;
+    if (link.kind === "parent-holds-key") {
+      const holder = entity && this.holderByObject.get(entity);
+      if (holder && sameTable(holder.metadata, link.parent)) return this.subjectPosition(holder) ?? undefined;
+      const loaded = this.loadedHolderByRow.get(position.key);
+      return loaded && sameTable(loaded.metadata, link.parent) ? this.subjectPosition(loaded) ?? undefined : undefined;
     }
-    const primaryKey = node.primaryKey ?? (node.entity && primaryKeyValues(node.metadata, node.entity));
-    if (!primaryKey || !hasCompletePrimaryKey(node.metadata, primaryKey)) return undefined;
-    const parentKey = await lookUpParentKey(this.unit.queryRunner, node.metadata, primaryKey, link);
-    return parentKey ? { metadata: link.parent, primaryKey: parentKey } : undefined;
+    const cascadedFrom = subject?.parentSubject;
+    if (cascadedFrom && sameTable(cascadedFrom.metadata, link.parent)) return this.subjectPosition(cascadedFrom) ?? undefined;
+    const holder = entity && this.holderByObject.get(entity);
+    if (holder && sameTable(holder.metadata, link.parent)) return this.subjectPosition(holder) ?? undefined;
+    const fromEntity = entity && this.parentFromObject(link, entity);
+    if (fromEntity !== undefined) return fromEntity;
+    const fromLoaded = subject?.databaseEntity && this.parentFromObject(link, subject.databaseEntity);
+    if (fromLoaded !== undefined) return fromLoaded;
+    const loadedHolder = this.loadedHolderByRow.get(position.key);
+    return loadedHolder && sameTable(loadedHolder.metadata, link.parent) ? this.subjectPosition(loadedHolder) ?? undefined : undefined;
+  }
+
+  /** The parent a row had before this save wrote its link: the pre-loaded row, a pre-loaded holder, or the database. */
+  private currentParent(subject: PersistenceSubject, link: ParentLink): Found {
+    const fromLoaded = subject.databaseEntity && this.parentFromObject(link, subject.databaseEntity);
+    if (fromLoaded !== undefined) return fromLoaded;
+    const key = subject.identifier && rowKey(subject.metadata, subject.identifier);
+    const loadedHolder = key ? this.loadedHolderByRow.get(key) : undefined;
+    return loadedHolder && sameTable(loadedHolder.metadata, link.parent) ? this.subjectPosition(loadedHolder) ?? undefined : undefined;
+  }
+
+  /** The parent a row has after this save: what the save writes into its link. */
+  private nextParent(subject: PersistenceSubject, link: ParentLink): Found {
+    const change =
+      subject.changeMaps.find((map) => map.relation === link.relation) ??
+      subject.changeMaps.find((map) => map.column && link.relation.joinColumns.some((column) => column.databaseName === map.column!.databaseName));
+    if (change) {
+      const value = change.value;
+      if (value === null) return null;
+      if (this.subjects.has(value as PersistenceSubject)) return this.subjectPosition(value as PersistenceSubject) ?? null;
+      if (change.relation) return this.parentFromValue(link, value) ?? null;
+      // Only the foreign-key column was set: the rest of a composite key comes from the object.
+      const parentKey: ObjectLiteral = {};
+      for (const column of link.relation.joinColumns) {
+        const columnValue = column.databaseName === change.column!.databaseName ? value : subject.entity && column.getEntityValue(subject.entity);
+        if (columnValue === null || columnValue === undefined) return null;
+        column.referencedColumn!.setEntityValue(parentKey, columnValue);
+      }
+      return this.rowPosition(rowRef(link.parent, parentKey));
+    }
+    const position = this.subjectPosition(subject);
+    return (position ? this.regularParent(position, link) : undefined) ?? null;
+  }
+
+  /** A parent read from an object's relation property or foreign-key properties. */
+  private parentFromObject(link: ParentLink, object: ObjectLiteral): Found {
+    const value: unknown = link.relation.getEntityValue(object);
+    if (value === null) return null;
+    if (value !== undefined) return this.parentFromValue(link, value);
+    const parentKey: ObjectLiteral = {};
+    for (const column of link.relation.joinColumns) {
+      const columnValue = column.getEntityValue(object);
+      if (columnValue === undefined) return undefined;
+      if (columnValue === null) return null;
+      column.referencedColumn!.setEntityValue(parentKey, columnValue);
+    }
+    return this.rowPosition(rowRef(link.parent, parentKey));
+  }
+
+  /** A relation value: the parent object itself, an id map, or a bare id. */
+  private parentFromValue(link: ParentLink, value: unknown): Found {
+    if (value && typeof value === "object") {
+      const subject = this.subjectByObject.get(value);
+      if (subject && !subject.identifier) return this.subjectPosition(subject) ?? null; // a parent this save inserts
+      if (!hasCompletePrimaryKey(link.parent, value)) return subject ? this.subjectPosition(subject) ?? null : undefined;
+      const position = this.rowPosition(rowRef(link.parent, primaryKeyValues(link.parent, value)));
+      return { ...position, entity: position.entity ?? (value as ObjectLiteral) };
+    }
+    if (value === undefined) return undefined;
+    const parentKey: ObjectLiteral = {};
+    const [column] = link.relation.joinColumns;
+    if (!column || link.relation.joinColumns.length !== 1) return undefined;
+    column.referencedColumn!.setEntityValue(parentKey, value);
+    return this.rowPosition(rowRef(link.parent, parentKey));
+  }
+
+  /** A row, with its subject and object when this save holds it. */
+  private rowPosition(ref: RowRef): Position {
+    const subject = this.subjectByRow.get(ref.key);
+    return subject ? { ...ref, subject, entity: subject.entity } : ref;
+  }
+
+  private subjectPosition(subject: PersistenceSubject): Position | undefined {
+    const primaryKey = subject.identifier ?? (subject.entity && hasCompletePrimaryKey(subject.metadata, subject.entity) ? primaryKeyValues(subject.metadata, subject.entity) : undefined);
+    if (!primaryKey) {
+      // A row this save inserts has no key yet; it is still a place in the graph (and a new root is no bump).
+      return { metadata: subject.metadata, primaryKey: {}, key: `new:${this.unit.allSubjects.indexOf(subject)}`, subject, entity: subject.entity };
+    }
+    return { ...rowRef(subject.metadata, primaryKey), subject, entity: subject.entity };
   }
 }
 
-/** Reads the parent's primary key through the foreign key stored in the database. */
-async function lookUpParentKey(
-  queryRunner: QueryRunner,
-  member: EntityMetadata,
-  memberKey: ObjectLiteral,
-  link: ParentLink,
-): Promise<ObjectLiteral | undefined> {
-  const alias = "occ_member";
-  if (link.kind === "member-holds-key") {
-    const query = queryRunner.manager.createQueryBuilder(member.target, alias, queryRunner).withDeleted().select([]);
-    const escape = (name: string) => query.escape(name);
-    link.relation.joinColumns.forEach((column, index) =>
-      query.addSelect(`${escape(alias)}.${escape(column.databaseName)}`, `occ_fk_${index}`),
-    );
-    const row: Record<string, unknown> | undefined = await query.whereInIds([member.getEntityIdMap(memberKey) ?? memberKey]).getRawOne();
-    if (!row) return undefined;
-    const parentKey: ObjectLiteral = {};
-    let complete = true;
-    link.relation.joinColumns.forEach((column, index) => {
-      const value = row[`occ_fk_${index}`];
-      if (value === null || value === undefined) complete = false;
-      column.referencedColumn?.setEntityValue(parentKey, value);
-    });
-    return complete ? parentKey : undefined;
-  }
-  const query = queryRunner.manager.createQueryBuilder(link.parent.target, alias, queryRunner).withDeleted().select([]);
-  const escape = (name: string) => query.escape(name);
-  link.parent.primaryColumns.forEach((column, index) =>
-    query.addSelect(`${escape(alias)}.${escape(column.databaseName)}`, `occ_pk_${index}`),
+function writesLink(subject: PersistenceSubject, link: ParentLink): boolean {
+  return subject.changeMaps.some(
+    (map) => map.relation === link.relation || (map.column !== undefined && link.relation.joinColumns.some((column) => column.databaseName === map.column!.databaseName)),
   );
-  link.relation.joinColumns.forEach((column, index) => {
-    query.andWhere(`${escape(alias)}.${escape(column.databaseName)} = :occ_ref_${index}`, {
-      [`occ_ref_${index}`]: column.referencedColumn?.getEntityValue(memberKey),
-    });
-  });
-  const row: Record<string, unknown> | undefined = await query.getRawOne();
-  if (!row) return undefined;
-  const parentKey: ObjectLiteral = {};
-  link.parent.primaryColumns.forEach((column, index) => column.setEntityValue(parentKey, row[`occ_pk_${index}`]));
-  return parentKey;
+}
+
+function valuesOf(value: unknown, allowPrimitives = false): object[] {
+  const list = Array.isArray(value) ? value : [value];
+  return list.filter((item) => (item !== null && typeof item === "object") || (allowPrimitives && item !== null && item !== undefined));
+}
+
+/** The row key of a child as a pre-loaded relation holds it (an id map or a bare id). */
+function childKey(metadata: EntityMetadata, child: unknown): string | undefined {
+  if (child && typeof child === "object") return hasCompletePrimaryKey(metadata, child) ? rowKey(metadata, child as ObjectLiteral) : undefined;
+  if (metadata.primaryColumns.length !== 1) return undefined;
+  const primaryKey: ObjectLiteral = {};
+  metadata.primaryColumns[0].setEntityValue(primaryKey, child);
+  return rowKey(metadata, primaryKey);
+}
+
+function add(list: Position[], found: Found): void {
+  if (found && !list.some((known) => known.key === found.key)) list.push(found);
+}
+
+function uniqueRoots(roots: RootRef[]): RootRef[] {
+  const byKey = new Map<string, RootRef>();
+  for (const root of roots) {
+    const known = byKey.get(root.key);
+    if (!known || (!known.subject && root.subject) || (!known.entity && root.entity)) byKey.set(root.key, { ...known, ...root, entity: root.entity ?? known?.entity, subject: root.subject ?? known?.subject });
+  }
+  return [...byKey.values()];
 }

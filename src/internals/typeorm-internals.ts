@@ -4,15 +4,29 @@
  * TypeORM's save()/remove() build their UPDATE and DELETE statements inside `SubjectExecutor`,
  * which is not public API, and ignore the affected-row count. To put the version into the WHERE
  * clause without an extra statement, we wrap its phases and delegate everything that is not
- * versioned to the originals. Write units (`EntityPersistExecutor.execute`, the entry of a
- * standalone save, and `EntityManager.transaction`) are wrapped so they can be serialized on
- * drivers that share one connection, and `DataSource.buildMetadatas` so entities are validated
- * at `initialize()`. The shapes used are declared here as narrow interfaces and
- * checked before patching, so an incompatible TypeORM fails loudly instead of silently unguarded.
+ * versioned to the originals. Around them:
+ * - `EntityPersistExecutor.execute` (one save()/remove() call, possibly several executors when
+ *   chunked): its transaction mode and savepoint, and the SQLite write gate;
+ * - `EntityManager.transaction`: the SQLite write gate;
+ * - the insert/update/delete/soft-delete query builders' `execute` (every other TypeORM write
+ *   entry point: update(), insert(), upsert(), increment(), delete(), query builders): the write
+ *   guard and the SQLite write gate; `EntityManager.query` (raw SQL): the SQLite write gate;
+ * - `DataSource.buildMetadatas`: entities are validated at `initialize()`.
+ * The shapes used are declared here as narrow interfaces and checked before patching, so an
+ * incompatible TypeORM fails loudly instead of silently unguarded.
  *
  * Supported range: see `peerDependencies.typeorm` in package.json (checked by test/internals).
  */
-import { DataSource, EntityManager, type EntityMetadata, type QueryRunner, type ObjectLiteral } from "typeorm";
+import {
+  DataSource,
+  DeleteQueryBuilder,
+  EntityManager,
+  InsertQueryBuilder,
+  UpdateQueryBuilder,
+  type EntityMetadata,
+  type ObjectLiteral,
+  type QueryRunner,
+} from "typeorm";
 import { TypeOrmCompatibilityError } from "../errors";
 
 /** The parts of TypeORM's internal `Subject` that typeorm-occ reads or drives. */
@@ -23,6 +37,8 @@ export interface PersistenceSubject {
   entity?: ObjectLiteral;
   databaseEntity?: ObjectLiteral;
   generatedMap?: ObjectLiteral;
+  /** Pending changes: a column or relation and its new value (read before the write pops them). */
+  changeMaps: { column?: { propertyPath: string; databaseName: string }; relation?: { propertyPath: string }; value: unknown }[];
   readonly mustBeInserted: boolean;
   readonly mustBeUpdated: boolean;
   mustBeRemoved: boolean;
@@ -34,18 +50,46 @@ export interface PersistenceSubject {
 /** The parts of TypeORM's internal `SubjectExecutor` (one save()/remove() unit of work). */
 export interface PersistenceUnit {
   readonly queryRunner: QueryRunner;
-  readonly options?: { reload?: boolean };
+  readonly options?: { reload?: boolean; chunk?: number; data?: unknown; listeners?: boolean };
   readonly allSubjects: PersistenceSubject[];
+  insertSubjects: PersistenceSubject[];
   updateSubjects: PersistenceSubject[];
   removeSubjects: PersistenceSubject[];
   softRemoveSubjects: PersistenceSubject[];
   recoverSubjects: PersistenceSubject[];
 }
 
-/** What the patch calls; implemented by src/persistence-hook.ts. */
+/** One `save()`/`remove()`/`softRemove()`/`recover()` call (TypeORM's `EntityPersistExecutor`). */
+export interface PersistCall {
+  readonly dataSource: DataSource;
+  /** The caller's query runner (a transactional manager's); undefined for a standalone call. */
+  readonly queryRunner: QueryRunner | undefined;
+  readonly options: { transaction?: boolean; chunk?: number } | undefined;
+}
+
+/** A write sent through one of TypeORM's query builders, as the write guard sees it. */
+export interface BuilderWrite {
+  kind: "insert" | "update" | "delete" | "soft-delete" | "restore";
+  dataSource: DataSource;
+  /** The target entity; undefined for a builder on a raw table name. */
+  metadata: EntityMetadata | undefined;
+  /** Inserted rows or the SET map. */
+  values: ObjectLiteral[];
+  /** INSERT … ON CONFLICT DO UPDATE / ON DUPLICATE KEY UPDATE, or INSERT … SELECT. */
+  upsert: boolean;
+  fromSelect: boolean;
+  /** The query runner the builder is bound to (a transactional manager's), if any. */
+  queryRunner: QueryRunner | undefined;
+}
+
+/** What the patches call; implemented by src/persistence-hook.ts. */
 export interface PersistenceHook {
+  /** Around one save()/remove() call: its transaction mode, savepoint and write gate. */
+  persist(call: PersistCall, original: () => Promise<void>): Promise<void>;
   /** Around one unit of work: validate input first, undo in-memory changes if it fails. */
   execute(unit: PersistenceUnit, original: () => Promise<void>): Promise<void>;
+  /** The first write phase: everything checked and locked before TypeORM's first INSERT. */
+  insert(unit: PersistenceUnit, original: () => Promise<void>): Promise<void>;
   /** Runs the versioned subjects of one phase itself and hands the rest to TypeORM. */
   update(unit: PersistenceUnit, original: () => Promise<void>): Promise<void>;
   remove(unit: PersistenceUnit, original: () => Promise<void>): Promise<void>;
@@ -55,21 +99,34 @@ export interface PersistenceHook {
   metadataBuilt(dataSource: DataSource): void;
   /** TypeORM rejected the metadata; returns the error to throw (ours when it concerns our entities). */
   metadataRejected(dataSource: DataSource, error: unknown): unknown;
-  /** Around a write unit not bound to a query runner: a standalone save/remove, or `transaction()`. */
+  /** Around a write unit not bound to a caller's query runner: `transaction()`, a raw query. */
   writeUnit<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T>;
+  /** Around a query-builder write: refuse it (throws) or run it. */
+  builderWrite<T>(write: BuilderWrite, work: () => Promise<T>): Promise<T>;
 }
 
 const PATCHED = Symbol.for("typeorm-occ.patched");
 
 const EXECUTOR_METHODS = {
   execute: "execute",
+  insert: "executeInsertOperations",
   update: "executeUpdateOperations",
   remove: "executeRemoveOperations",
   softRemove: "executeSoftRemoveOperations",
   recover: "executeRecoverOperations",
 } as const;
 
-type AsyncMethod = (this: unknown, ...args: unknown[]) => Promise<void>;
+type AsyncMethod = (this: unknown, ...args: unknown[]) => Promise<unknown>;
+
+/** The expression map fields of a query builder the write guard reads. */
+interface BuilderState {
+  queryType: string;
+  mainAlias?: { hasMetadata: boolean; metadata: EntityMetadata };
+  valuesSet?: ObjectLiteral | ObjectLiteral[];
+  onUpdate?: unknown;
+  onConflict?: unknown;
+  insertFromSelect?: unknown;
+}
 
 /**
  * Installs the hook into TypeORM, once per TypeORM copy (the marker lives on the patched
@@ -77,32 +134,46 @@ type AsyncMethod = (this: unknown, ...args: unknown[]) => Promise<void>;
  */
 export function installPersistenceHook(hook: PersistenceHook): void {
   // Every shape is checked before anything is patched: all or nothing.
-  const executorPrototype = loadSubjectExecutorPrototype();
+  const executorPrototype = loadPrototype("typeorm/persistence/SubjectExecutor", "SubjectExecutor", Object.values(EXECUTOR_METHODS));
   if (executorPrototype[PATCHED]) return;
   const persistPrototype = loadPrototype("typeorm/persistence/EntityPersistExecutor", "EntityPersistExecutor", ["execute"]);
+  const managerPrototype = checkedPrototype(EntityManager, ["transaction", "query"]);
+  const dataSourcePrototype = checkedPrototype(DataSource, ["buildMetadatas"]);
+  const softDeletePrototype = loadPrototype("typeorm/query-builder/SoftDeleteQueryBuilder", "SoftDeleteQueryBuilder", ["execute"]);
+  const builderPrototypes = [InsertQueryBuilder, UpdateQueryBuilder, DeleteQueryBuilder].map((builder) => checkedPrototype(builder, ["execute"]));
 
   for (const [hookName, methodName] of Object.entries(EXECUTOR_METHODS) as [keyof typeof EXECUTOR_METHODS, string][]) {
     const original = executorPrototype[methodName] as AsyncMethod;
     executorPrototype[methodName] = function (this: PersistenceUnit) {
-      return hook[hookName](this, () => original.call(this));
+      return hook[hookName](this, () => original.call(this) as Promise<void>);
     };
   }
   executorPrototype[PATCHED] = true;
 
-  // Write units that pick their own connection (see src/shared-connection-gate.ts for why).
   const persist = persistPrototype.execute as AsyncMethod;
-  persistPrototype.execute = function (this: { dataSource: DataSource; queryRunner?: QueryRunner }) {
-    if (this.queryRunner) return persist.call(this);
-    return hook.writeUnit(this.dataSource, () => persist.call(this));
+  persistPrototype.execute = function (this: PersistCall & { connection?: DataSource }) {
+    const call: PersistCall = { dataSource: dataSourceOf(this), queryRunner: this.queryRunner, options: this.options };
+    return hook.persist(call, () => persist.call(this) as Promise<void>);
   };
-  const managerPrototype = EntityManager.prototype as unknown as Record<string, unknown>;
+
   const transaction = managerPrototype.transaction as AsyncMethod;
   managerPrototype.transaction = function (this: EntityManager, ...args: unknown[]) {
     if (this.queryRunner) return transaction.apply(this, args);
-    return hook.writeUnit(this.dataSource, () => transaction.apply(this, args));
+    return hook.writeUnit(dataSourceOf(this), () => transaction.apply(this, args));
+  };
+  const rawQuery = managerPrototype.query as AsyncMethod;
+  managerPrototype.query = function (this: EntityManager, ...args: unknown[]) {
+    if (this.queryRunner) return rawQuery.apply(this, args);
+    return hook.writeUnit(dataSourceOf(this), () => rawQuery.apply(this, args));
   };
 
-  const dataSourcePrototype = DataSource.prototype as unknown as Record<string, unknown>;
+  for (const prototype of [...builderPrototypes, softDeletePrototype]) {
+    const execute = prototype.execute as AsyncMethod;
+    prototype.execute = function (this: QueryBuilderShape) {
+      return hook.builderWrite(builderWriteOf(this), () => execute.call(this));
+    };
+  }
+
   const buildMetadatas = dataSourcePrototype.buildMetadatas as AsyncMethod;
   dataSourcePrototype.buildMetadatas = async function (this: DataSource, ...args: unknown[]) {
     try {
@@ -114,6 +185,43 @@ export function installPersistenceHook(hook: PersistenceHook): void {
   };
 }
 
+interface QueryBuilderShape {
+  expressionMap: BuilderState;
+  queryRunner?: QueryRunner;
+  connection?: DataSource;
+  dataSource?: DataSource;
+}
+
+function builderWriteOf(builder: QueryBuilderShape): BuilderWrite {
+  const map = builder.expressionMap;
+  const kinds: Record<string, BuilderWrite["kind"]> = {
+    insert: "insert",
+    update: "update",
+    delete: "delete",
+    "soft-delete": "soft-delete",
+    restore: "restore",
+  };
+  const kind = kinds[map.queryType];
+  if (!kind) incompatible(`a query builder of type "${map.queryType}"`);
+  const values = map.valuesSet === undefined ? [] : Array.isArray(map.valuesSet) ? map.valuesSet : [map.valuesSet];
+  return {
+    kind,
+    dataSource: dataSourceOf(builder),
+    metadata: map.mainAlias?.hasMetadata ? map.mainAlias.metadata : undefined,
+    values,
+    upsert: kind === "insert" && Boolean(map.onUpdate || map.onConflict),
+    fromSelect: kind === "insert" && Boolean(map.insertFromSelect),
+    queryRunner: builder.queryRunner,
+  };
+}
+
+/** TypeORM 1.x names the field `dataSource`; 0.3.x `connection`. */
+function dataSourceOf(owner: { dataSource?: DataSource; connection?: DataSource }): DataSource {
+  const dataSource = owner.dataSource ?? owner.connection;
+  if (!dataSource) incompatible(`${owner.constructor?.name ?? "an object"} without its DataSource`);
+  return dataSource;
+}
+
 /** The depth of nested transactions (savepoints) a query runner is in; 0 outside a transaction. */
 export function transactionDepthOf(queryRunner: QueryRunner): number {
   const depth = (queryRunner as unknown as { transactionDepth?: unknown }).transactionDepth;
@@ -121,19 +229,15 @@ export function transactionDepthOf(queryRunner: QueryRunner): number {
   return queryRunner.isTransactionActive ? 1 : 0;
 }
 
-function loadSubjectExecutorPrototype(): Record<string | symbol, unknown> {
-  const prototype = loadPrototype("typeorm/persistence/SubjectExecutor", "SubjectExecutor", Object.values(EXECUTOR_METHODS));
-  for (const [owner, method] of [
-    [DataSource.prototype, "buildMetadatas"],
-    [EntityManager.prototype, "transaction"],
-  ] as const) {
-    if (typeof (owner as unknown as Record<string, unknown>)[method] !== "function") incompatible(`${owner.constructor.name}.${method}`);
-  }
+function checkedPrototype(owner: { name: string; prototype: unknown }, methods: readonly string[]): Record<string | symbol, unknown> {
+  const prototype = owner.prototype as Record<string | symbol, unknown>;
+  const missing = methods.filter((name) => typeof prototype[name] !== "function");
+  if (missing.length > 0) incompatible(`${owner.name} lacks ${missing.join(", ")}`);
   return prototype;
 }
 
 function loadPrototype(path: string, exportName: string, methods: readonly string[]): Record<string | symbol, unknown> {
-  let exported: Record<string, { prototype?: Record<string | symbol, unknown> } | undefined>;
+  let exported: Record<string, { name: string; prototype?: Record<string | symbol, unknown> } | undefined>;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     exported = require(path);
@@ -143,10 +247,9 @@ function loadPrototype(path: string, exportName: string, methods: readonly strin
       { cause },
     );
   }
-  const prototype = exported[exportName]?.prototype;
-  const missing = prototype ? methods.filter((name) => typeof prototype[name] !== "function") : [...methods];
-  if (!prototype || missing.length > 0) incompatible(`${exportName} lacks ${missing.join(", ") || "its prototype"}`);
-  return prototype!;
+  const owner = exported[exportName];
+  if (!owner?.prototype) incompatible(`${exportName} lacks its prototype`);
+  return checkedPrototype(owner as { name: string; prototype: unknown }, methods);
 }
 
 function incompatible(what: string): never {
@@ -154,4 +257,15 @@ function incompatible(what: string): never {
     `typeorm-occ does not support this TypeORM version: ${what}. ` +
       "Versioned saves would be unchecked, so typeorm-occ refuses to load; install a TypeORM version within its peerDependencies range",
   );
+}
+
+/**
+ * Turns `:name` / `:...list` placeholders into the driver's own, for SQL TypeORM's builders cannot
+ * express (a recursive CTE). 0.3.x takes a third `nativeParameters` argument; 1.x ignores it.
+ */
+export function escapeQueryWithParameters(dataSource: DataSource, sql: string, parameters: ObjectLiteral): [string, unknown[]] {
+  const driver = dataSource.driver as unknown as {
+    escapeQueryWithParameters(sql: string, parameters: ObjectLiteral, nativeParameters: ObjectLiteral): [string, unknown[]];
+  };
+  return driver.escapeQueryWithParameters(sql, parameters, {});
 }

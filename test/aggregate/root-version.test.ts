@@ -1,4 +1,4 @@
-import { StaleDataError } from "typeorm-occ";
+import { StaleDataError, uncheckedMemberWrite } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { enabledDrivers } from "../support/drivers";
 import { Cart, CartItem, Invoice, LineNote, Order, OrderLine, Playlist, Shipment, Tag, Track, aggregateEntities } from "../support/entities/aggregate";
@@ -100,7 +100,7 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
       await manager.save(order);
       order.customer = "changed in the same transaction";
       await manager.save(order);
-      const line = await manager.findOneOrFail(OrderLine, { where: { id: order.lines[0].id } });
+      const line = await manager.findOneOrFail(OrderLine, { where: { id: order.lines[0].id }, relations: { order: true } });
       line.quantity = 9;
       await manager.save(line);
     });
@@ -148,13 +148,17 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
       expect((await lines().findOneByOrFail({ id: staleLine.id })).quantity).toBe(1);
     });
 
-    it("bumps the root without a check when the child carries no root, so every holder of the root goes stale", async () => {
+    it("refuses a child loaded without its root, writing nothing, unless the caller accepts last-writer-wins", async () => {
       const order = await newOrder();
       const holder = await loadOrder(order.id);
       const line = await lines().findOneByOrFail({ id: order.lines[0].id });
       line.quantity = 11;
-      await lines().save(line);
-      expect((await loadOrder(order.id)).version).toBe(2);
+      const statements = await db.log.capture(() => expect(lines().save(line)).rejects.toMatchObject({ name: "UnguardedWriteError", entityName: "OrderLine" }));
+      expect(statements.filter((sql) => /^(UPDATE|INSERT|DELETE)/i.test(sql))).toEqual([]);
+      expect((await loadOrder(order.id)).lines[0].quantity).toBe(1);
+
+      await lines().save(line, uncheckedMemberWrite());
+      expect((await loadOrder(order.id)).version).toBe(2); // moved unchecked: every holder of the root goes stale
       holder.customer = "late";
       await expect(orders().save(holder)).rejects.toBeInstanceOf(StaleDataError);
     });
@@ -164,12 +168,12 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
       await lines().save(lines().create({ product: "solo", quantity: 1, order: { id: order.id } }));
       expect((await loadOrder(order.id)).version).toBe(2);
 
-      const line = await lines().findOneByOrFail({ product: "solo", order: { id: order.id } });
+      const line = await lines().findOneOrFail({ where: { product: "solo", order: { id: order.id } }, relations: { order: true } });
       await lines().remove(line);
       expect((await loadOrder(order.id)).version).toBe(3);
 
       const notes = db.dataSource.getRepository(LineNote);
-      const note = await notes.findOneByOrFail({ line: { id: order.lines[0].id } });
+      const note = await notes.findOneOrFail({ where: { line: { id: order.lines[0].id } }, relations: { line: { order: true } } });
       note.text = "edited directly";
       await notes.save(note);
       expect((await loadOrder(order.id)).version).toBe(4);
@@ -178,8 +182,9 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
     it("bumps the root of an explicitly declared member", async () => {
       const order = await newOrder();
       const shipments = db.dataSource.getRepository(Shipment);
-      const shipment = await shipments.save(shipments.create({ carrier: "ups", order: { id: order.id } }));
+      const { id } = await shipments.save(shipments.create({ carrier: "ups", order: { id: order.id } }));
       expect((await loadOrder(order.id)).version).toBe(2);
+      const shipment = await shipments.findOneOrFail({ where: { id }, relations: { order: true } });
       shipment.carrier = "dhl";
       await shipments.save(shipment);
       expect((await loadOrder(order.id)).version).toBe(3);
@@ -197,7 +202,7 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
 
   it("bumps each root of a multi-root save against its own version", async () => {
     const [first, second] = [await newOrder(), await newOrder()];
-    await lines().save({ ...(await lines().findOneByOrFail({ id: second.lines[0].id })), quantity: 99 }); // second is now stale
+    await lines().save({ ...(await lines().findOneByOrFail({ id: second.lines[0].id })), quantity: 99 }, uncheckedMemberWrite()); // second is now stale
     first.lines[0].quantity = 2;
     second.lines[1].quantity = 2;
     await expect(orders().save([first, second])).rejects.toMatchObject({ name: "StaleDataError", primaryKey: { id: second.id } });
@@ -210,17 +215,21 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
     expect(fresh.map((order) => order.version)).toEqual([2, 3]);
   });
 
-  it("checks a root removal like any versioned row and does not bump a root that is being deleted", async () => {
+  it("checks a root removal like any versioned row: locked and checked before its members, never moved", async () => {
     const order = await newOrder();
     const stale = await loadOrder(order.id);
     order.lines[0].quantity = 4;
     await orders().save(order);
-    await expect(orders().remove(stale)).rejects.toMatchObject({ name: "StaleDataError", operation: "delete" });
+    await expect(orders().remove(stale)).rejects.toMatchObject({ name: "StaleDataError", entityName: "Order", expectedVersion: 1, actualVersion: 2 });
+    expect(await lines().countBy({ order: { id: order.id } })).toBe(2);
 
     const current = await loadOrder(order.id);
-    current.lines.forEach((line) => (line.quantity = 0));
     const statements = await db.log.capture(() => orders().remove(current));
-    expect(rootUpdates(statements)).toEqual([]);
+    const writes = statements.filter((sql) => /^(UPDATE|DELETE)/i.test(sql));
+    // The root first (SET version = v WHERE … AND version = v: a lock and a check), then its members, then the root.
+    expect(writes[0]).toMatch(/^UPDATE\s+[`"]order[`"] SET [`"]version[`"] = \S+ WHERE .*[`"]version[`"] = /i);
+    expect(writes.slice(1).every((sql) => /^DELETE/i.test(sql))).toBe(true);
+    expect(writes.at(-1)).toMatch(/^DELETE FROM [`"]order[`"]/i);
     expect(await orders().findOneBy({ id: order.id })).toBeNull();
   });
 

@@ -1,0 +1,79 @@
+import type { ObjectLiteral } from "typeorm";
+import { transactionDepthOf, type PersistenceSubject, type PersistenceUnit } from "../internals/typeorm-internals";
+import { mergeGenerated } from "../subject-results";
+import { transactionStateOf, type Undo } from "../transaction-state";
+import { isVersionNumber } from "../version-value";
+import { checkedUpdate } from "../versioned-writes";
+import { occVersionColumn } from "../versioned-metadata";
+import type { PlannedRoot } from "./write-plan";
+
+export interface RootWriteContext {
+  undos: Undo[];
+  /** Root subjects whose own UPDATE was folded into their first write. */
+  writtenEarly: Set<PersistenceSubject>;
+}
+
+/**
+ * Writes every changed aggregate's root before any other row of the unit, in the plan's fixed
+ * order. A stale root fails here, before a member row is touched; and since every writer of an
+ * aggregate takes its root row's lock first, two writers of one aggregate queue on the root
+ * instead of deadlocking on its members, and the loser gets StaleDataError.
+ * - The root's own changes in this unit ride in this first UPDATE when they can (no value waits
+ *   for a row the unit has yet to insert), so the version moves once and no statement is added.
+ * - A root the unit writes later anyway (an UPDATE that can't go first, a removal) is locked and
+ *   checked without moving: `SET version = v WHERE … AND version = v`.
+ * - Any other root moves by one: checked against the version the caller holds, or unchecked
+ *   (`version + 1`, the new version read back) when the caller holds none.
+ * A root this transaction already moved is locked already and is not written again.
+ */
+export async function writeRootsFirst(unit: PersistenceUnit, roots: PlannedRoot[], context: RootWriteContext): Promise<void> {
+  const queryRunner = unit.queryRunner;
+  const state = transactionStateOf(queryRunner);
+  const depth = transactionDepthOf(queryRunner);
+  const reload = unit.options?.reload !== false;
+  for (const root of roots) {
+    const { ref } = root;
+    const column = occVersionColumn(ref.metadata)!;
+    const moved = state.movedVersion(ref.key);
+    const write = { metadata: ref.metadata, versionColumn: column, identifier: ref.primaryKey, entity: ref.subject?.entity ?? ref.entity };
+
+    if (root.carried === undefined) {
+      if (moved) continue;
+      const generated = await checkedUpdate(queryRunner, { ...write, values: {}, expectedVersion: undefined, nextVersion: "increment", reload: true });
+      const to = generated ? Number(column.getEntityValue(generated)) : undefined;
+      if (isVersionNumber(to)) state.recordMove(ref.key, { from: to - 1, to }, depth);
+      continue;
+    }
+
+    const expected = state.currentVersion(ref.key, root.carried);
+    if (moved && expected === moved.to) continue;
+    const subject = ref.subject;
+    if (subject?.mustBeUpdated && foldable(subject, unit)) {
+      const next = expected + 1;
+      const generated = await checkedUpdate(queryRunner, { ...write, values: subject.createValueSetAndPopChangeMap(), expectedVersion: expected, nextVersion: next, reload });
+      mergeGenerated(unit, subject, generated, column, next);
+      context.writtenEarly.add(subject);
+      state.recordMove(ref.key, { from: expected, to: next }, depth);
+    } else if (root.writtenLater) {
+      await checkedUpdate(queryRunner, { ...write, values: {}, expectedVersion: expected, nextVersion: expected, reload: false });
+    } else {
+      await checkedUpdate(queryRunner, { ...write, values: {}, expectedVersion: expected, nextVersion: expected + 1, reload: false });
+      state.recordMove(ref.key, { from: expected, to: expected + 1 }, depth);
+      for (const object of new Set([subject?.entity, ref.entity])) {
+        if (object) moveInMemory(object, column, expected + 1, context);
+      }
+    }
+  }
+}
+
+/** The root's changes can go first unless one points at a row this unit has yet to insert. */
+function foldable(subject: PersistenceSubject, unit: PersistenceUnit): boolean {
+  const inserting = new Set<unknown>(unit.insertSubjects.flatMap((insert) => [insert, insert.entity]));
+  return !subject.changeMaps.some((change) => change.relation && change.value !== null && inserting.has(change.value));
+}
+
+function moveInMemory(object: ObjectLiteral, column: NonNullable<ReturnType<typeof occVersionColumn>>, version: number, context: RootWriteContext): void {
+  const previous = column.getEntityValue(object);
+  context.undos.push(() => column.setEntityValue(object, previous));
+  column.setEntityValue(object, version);
+}

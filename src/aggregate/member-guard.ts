@@ -1,0 +1,55 @@
+import { UnguardedWriteError, formatPrimaryKey } from "../errors";
+import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
+import { allowsUncheckedMemberWrite } from "../unchecked-member-write";
+import { occVersionColumn, primaryKeyValues } from "../versioned-metadata";
+import type { AggregateGraph } from "./aggregate-graph";
+import type { Membership } from "./root-resolver";
+
+/**
+ * A member row without a version of its own is guarded by its root's version alone. Changing or
+ * removing one whose root version nobody checks — a member loaded on its own and saved on its
+ * own — could overwrite a change made meanwhile through the root, so it is refused before
+ * anything is written, unless the caller opted into last-writer-wins with `uncheckedMemberWrite()`.
+ * Inserting a member overwrites nothing: it only moves its root (unchecked when the root is
+ * given by key alone).
+ */
+export function assertMembersGuarded(
+  unit: PersistenceUnit,
+  graph: AggregateGraph,
+  membership: Map<PersistenceSubject, Membership>,
+  checkedRoots: ReadonlySet<string>,
+): void {
+  if (allowsUncheckedMemberWrite(unit.options)) return;
+  for (const [subject, { current }] of membership) {
+    const junction = graph.junctionOwner(subject.metadata) !== undefined;
+    const overwrites = junction || (!subject.mustBeInserted && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
+    if (!overwrites || occVersionColumn(subject.metadata)) continue;
+    if (current.length === 0 || current.some((root) => checkedRoots.has(root.key))) continue;
+    const root = current[0];
+    const row = subject.identifier ?? subject.entity;
+    const name = junction ? `${graph.junctionOwner(subject.metadata)!.name} (its many-to-many links)` : `${subject.metadata.name}${row ? `#${formatPrimaryKey(primaryKeyValues(subject.metadata, row))}` : ""}`;
+    const operation = subject.mustBeRemoved ? "remove" : subject.mustBeSoftRemoved ? "soft-remove" : subject.mustBeRecovered ? "recover" : "save";
+    throw new UnguardedWriteError(
+      subject.metadata.name,
+      operation,
+      `${name} belongs to aggregate ${root.metadata.name}#${formatPrimaryKey(primaryKeyValues(root.metadata, root.primaryKey))}, ` +
+        `and no version of that ${root.metadata.name} is known to check it against: a change made meanwhile through the ${root.metadata.name} would be overwritten. ` +
+        `Load it with its root (e.g. relations: { ${rootRelationHint(subject, graph)} }) or save it through the ${root.metadata.name}, ` +
+        `give ${subject.metadata.name} its own @VersionColumn(), or pass uncheckedMemberWrite() to accept last-writer-wins for this write`,
+    );
+  }
+}
+
+/** `order: true`, or `line: { order: true }` for a grandchild: the relations that load the root with the row. */
+function rootRelationHint(subject: PersistenceSubject, graph: AggregateGraph): string {
+  const path: string[] = [];
+  const seen = new Set<unknown>();
+  for (let metadata = subject.metadata; !graph.isRoot(metadata) && !seen.has(metadata); ) {
+    seen.add(metadata);
+    const link = graph.parentLinks(metadata).find((candidate) => candidate.kind === "member-holds-key");
+    if (!link) return "…";
+    path.push(link.relation.propertyPath);
+    metadata = link.parent;
+  }
+  return path.reduceRight((inner, property) => (inner ? `${property}: { ${inner} }` : `${property}: true`), "");
+}

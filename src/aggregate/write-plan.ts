@@ -1,0 +1,85 @@
+import type { ObjectLiteral } from "typeorm";
+import { MissingVersionError } from "../errors";
+import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
+import { assertVersion } from "../version-value";
+import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
+import { aggregateGraphOf, type AggregateGraph } from "./aggregate-graph";
+import { rootLoadedWith } from "./loaded-with";
+import { assertMembersGuarded } from "./member-guard";
+import { RootResolver, type Membership, type RootRef } from "./root-resolver";
+
+/** A root whose aggregate a unit of work changes, and how its version is checked. */
+export interface PlannedRoot {
+  ref: RootRef;
+  /** The version the caller's copy of the root carries (checked); undefined: moved unchecked. */
+  carried: number | undefined;
+  /** The unit writes the root row itself later (update it can't fold, remove, soft-remove, recover). */
+  writtenLater: boolean;
+}
+
+/**
+ * Works out, before the first write of a unit, which aggregate roots it changes and which version
+ * each is checked against; refuses member writes nothing guards. Returns the roots in one fixed
+ * order (by table and key), so concurrent writers lock roots in the same order and the loser of a
+ * race waits and then fails its check instead of deadlocking.
+ */
+export async function planAggregateWrites(unit: PersistenceUnit): Promise<PlannedRoot[]> {
+  const graph = aggregateGraphOf(unit.queryRunner.connection);
+  const changed = unit.allSubjects.filter((subject) => graph.isMember(subject.metadata) && changes(subject));
+  if (changed.length === 0) return [];
+  const membership = await new RootResolver(graph, unit).membershipOf(changed);
+  addLoadedWithRoots(membership);
+
+  const roots = new Map<string, RootRef>();
+  for (const { current, next } of membership.values()) {
+    for (const root of [...current, ...next]) {
+      const known = roots.get(root.key);
+      roots.set(root.key, { ...root, entity: known?.entity ?? root.entity, subject: known?.subject ?? root.subject });
+    }
+  }
+  const planned: PlannedRoot[] = [];
+  for (const ref of roots.values()) {
+    if (!ref.subject?.identifier && ref.subject) continue; // a root this unit inserts: it starts at version 1
+    if (ref.subject?.mustBeInserted) continue;
+    planned.push({ ref, carried: carriedVersion(ref), writtenLater: writtenLater(ref.subject) });
+  }
+  const checked = new Set(planned.filter((root) => root.carried !== undefined).map((root) => root.ref.key));
+  assertMembersGuarded(unit, graph, membership, checked);
+  return planned.sort((a, b) => (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0));
+}
+
+function changes(subject: PersistenceSubject): boolean {
+  return subject.mustBeInserted || subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered;
+}
+
+/** A member object loaded inside its aggregate belongs to that root as read: it is checked against it. */
+function addLoadedWithRoots(membership: Map<PersistenceSubject, Membership>): void {
+  for (const [subject, { current }] of membership) {
+    const loaded = subject.entity && !subject.mustBeInserted ? rootLoadedWith(subject.entity) : undefined;
+    if (!loaded) continue;
+    const primaryKey = primaryKeyValues(loaded.metadata, loaded.root);
+    const key = rowKey(loaded.metadata, primaryKey);
+    const known = current.find((root) => root.key === key);
+    if (known) known.entity ??= loaded.root;
+    else current.push({ metadata: loaded.metadata, primaryKey, key, entity: loaded.root });
+  }
+}
+
+/** The version the caller's copy of a root carries: its subject's, or the object's when it has one. */
+function carriedVersion(ref: RootRef): number | undefined {
+  const column = occVersionColumn(ref.metadata)!;
+  const object: ObjectLiteral | undefined = ref.subject?.entity ?? ref.entity;
+  const value = object ? column.getEntityValue(object) : undefined;
+  if (value === undefined || value === null) {
+    // A root taking part in the save must say which version it was read at.
+    if (ref.subject?.entity) throw new MissingVersionError(ref.metadata.name, column.propertyPath, primaryKeyValues(ref.metadata, ref.primaryKey));
+    return undefined;
+  }
+  return assertVersion(ref.metadata.name, column.propertyPath, value);
+}
+
+function writtenLater(subject: PersistenceSubject | undefined): boolean {
+  return Boolean(subject && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
+}
+
+export type { AggregateGraph };
