@@ -3,8 +3,8 @@ import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { MissingVersionError, TransactionRequiredError } from "./errors";
 import { transactionDepthOf, type PersistenceHook, type PersistenceSubject, type PersistenceUnit } from "./internals/typeorm-internals";
 import { aggregateGraphOf } from "./aggregate/aggregate-graph";
-import { attachRootLoadSubscribers } from "./aggregate/loaded-with";
-import { writeRootsFirst } from "./aggregate/lock-roots-first";
+import { attachAggregateLoadSubscribers } from "./aggregate/loaded-with";
+import { verifyUnchangedRoots, writeRootsFirst } from "./aggregate/lock-roots-first";
 import { planAggregateWrites } from "./aggregate/write-plan";
 import { isLibraryWrite, runLibraryWrite } from "./library-write-context";
 import { currentPersistCall, openSavepoint, runPersistCall } from "./persist-call";
@@ -57,7 +57,7 @@ export const persistenceHook: PersistenceHook = {
     validateDataSourceMetadata(dataSource);
     aggregateGraphOf(dataSource);
     attachTransactionSubscriber(dataSource);
-    attachRootLoadSubscribers(dataSource);
+    attachAggregateLoadSubscribers(dataSource);
     prepared.add(dataSource);
   },
 
@@ -74,8 +74,8 @@ export const persistenceHook: PersistenceHook = {
     return call.queryRunner ? work() : runWriteUnit(call.dataSource, work);
   },
 
-  builderWrite(write, work) {
-    if (!isLibraryWrite()) guardBuilderWrite(write);
+  async builderWrite(write, work) {
+    if (!isLibraryWrite()) guardBuilderWrite(write); // a rejected promise, like the execute() it stands for
     return write.queryRunner ? work() : runWriteUnit(write.dataSource, work);
   },
 
@@ -106,8 +106,9 @@ export const persistenceHook: PersistenceHook = {
     const depth = transactionDepthOf(queryRunner);
     await runLibraryWrite(async () => {
       // Everything is resolved, validated and the roots locked before TypeORM's first INSERT.
-      const roots = await planAggregateWrites(unit);
-      await writeRootsFirst(unit, roots, context);
+      const plan = await planAggregateWrites(unit);
+      await verifyUnchangedRoots(unit, plan.unchanged);
+      await writeRootsFirst(unit, plan.roots, context);
       await original();
     });
     // Rows inserted by this unit hold their first version for the rest of the transaction.

@@ -17,7 +17,8 @@ export function validateDataSourceMetadata(dataSource: DataSource): void {
 }
 
 function validateEntity(metadata: EntityMetadata): void {
-  const declared = versionDeclarationsOf(metadata.target);
+  // Declared on the class (or an ancestor) or on an embedded class it holds.
+  const declared = [metadata.target, ...metadata.allEmbeddeds.map((embedded) => embedded.type)].flatMap((owner) => versionDeclarationsOf(owner));
   const isRoot = isDeclaredAggregateRoot(metadata.target);
   if (declared.length === 0) {
     if (isRoot) {

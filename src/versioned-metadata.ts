@@ -11,11 +11,16 @@ const cache = new WeakMap<EntityMetadata, ColumnMetadata | null>();
 export function occVersionColumn(metadata: EntityMetadata): ColumnMetadata | undefined {
   let column = cache.get(metadata);
   if (column === undefined) {
-    const declared = new Set(versionDeclarationsOf(metadata.target).map((d) => d.propertyName));
-    column = metadata.columns.find((c) => c.isVersion && declared.has(c.propertyName)) ?? null;
+    column = metadata.columns.find((candidate) => candidate.isVersion && isDeclaredByUs(candidate, metadata)) ?? null;
     cache.set(metadata, column);
   }
   return column ?? undefined;
+}
+
+/** Declared with our decorator: on the entity (or an ancestor), or on the embedded class that holds it. */
+function isDeclaredByUs(column: ColumnMetadata, metadata: EntityMetadata): boolean {
+  const owner = column.embeddedMetadata ? column.embeddedMetadata.type : metadata.target;
+  return versionDeclarationsOf(owner).some((declaration) => declaration.propertyName === column.propertyName);
 }
 
 /**

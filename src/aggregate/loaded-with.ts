@@ -2,11 +2,12 @@ import type { DataSource, EntityMetadata, EntitySubscriberInterface, LoadEvent, 
 import { aggregateGraphOf, type AggregateGraph } from "./aggregate-graph";
 
 /**
- * Remembers, for every member object loaded together with its aggregate root (`order.lines`,
- * `line.notes`, …), the root object it came with. A member saved or removed on its own is then
- * checked against that root's version — the version of the aggregate it was read in — even after
- * its parent relation was reassigned (a move to another aggregate). The root object is kept, not
- * its version: the version it carries moves with every save that commits, and back on rollback.
+ * Remembers, for every member object loaded together with its aggregate root — below it
+ * (`order.lines`, `line.notes`) or above it (`relations: { order: true }`) — the root object it
+ * came with. A member saved or removed on its own is then checked against that root's version,
+ * the version of the aggregate it was read in, even after its parent relation was reassigned (a
+ * move to another aggregate). The root object is kept, not its version: the version it carries
+ * moves with every save that commits, and back on rollback.
  */
 export interface LoadedRoot {
   root: ObjectLiteral;
@@ -20,26 +21,54 @@ export function rootLoadedWith(member: object): LoadedRoot | undefined {
   return loadedWith.get(member);
 }
 
-function record(graph: AggregateGraph, root: ObjectLiteral, event: LoadEvent<ObjectLiteral>): void {
-  const pending: { object: ObjectLiteral; metadata: typeof event.metadata }[] = [{ object: root, metadata: event.metadata }];
+/** A root was loaded: every member object loaded below it belongs to it. */
+function recordBelow(graph: AggregateGraph, root: ObjectLiteral, metadata: EntityMetadata): void {
+  const pending: { object: ObjectLiteral; metadata: EntityMetadata }[] = [{ object: root, metadata }];
   const seen = new Set<object>([root]);
   while (pending.length > 0) {
-    const { object, metadata } = pending.pop()!;
-    for (const relation of graph.memberRelations(metadata)) {
-      if (relation.isLazy && !Object.prototype.hasOwnProperty.call(object, relation.propertyName)) continue;
-      const value: unknown = relation.getEntityValue(object);
+    const current = pending.pop()!;
+    for (const relation of graph.memberRelations(current.metadata)) {
+      if (relation.isLazy && !Object.prototype.hasOwnProperty.call(current.object, relation.propertyName)) continue;
+      const value: unknown = relation.getEntityValue(current.object);
       for (const child of Array.isArray(value) ? value : [value]) {
         if (!child || typeof child !== "object" || seen.has(child)) continue;
         seen.add(child);
-        loadedWith.set(child, { root, metadata: event.metadata });
+        loadedWith.set(child, { root, metadata });
         pending.push({ object: child, metadata: relation.inverseEntityMetadata });
       }
     }
   }
 }
 
-/** One subscriber per root entity, so TypeORM calls it for roots only (`listenTo`). */
-class RootLoadSubscriber implements EntitySubscriberInterface<ObjectLiteral> {
+/** A member was loaded with its parents: when the chain reaches a root object, the member belongs to it. */
+function recordAbove(graph: AggregateGraph, member: ObjectLiteral, metadata: EntityMetadata): void {
+  const path: ObjectLiteral[] = [];
+  const seen = new Set<object>();
+  let object: ObjectLiteral | undefined = member;
+  let current: EntityMetadata = metadata;
+  while (object && !seen.has(object)) {
+    seen.add(object);
+    if (graph.isRoot(current)) {
+      for (const below of path) loadedWith.set(below, { root: object, metadata: current });
+      return;
+    }
+    path.push(object);
+    let parent: { object: ObjectLiteral; metadata: EntityMetadata } | undefined;
+    for (const link of graph.parentLinks(current)) {
+      if (link.kind !== "member-holds-key" || (link.relation.isLazy && !Object.prototype.hasOwnProperty.call(object, link.relation.propertyName))) continue;
+      const value: unknown = link.relation.getEntityValue(object);
+      if (value && typeof value === "object") {
+        parent = { object: value as ObjectLiteral, metadata: link.parent };
+        break;
+      }
+    }
+    object = parent?.object;
+    if (parent) current = parent.metadata;
+  }
+}
+
+/** One subscriber per root or member entity, so TypeORM calls it for those only (`listenTo`). */
+class AggregateLoadSubscriber implements EntitySubscriberInterface<ObjectLiteral> {
   constructor(
     private readonly target: Function | string,
     private readonly graph: AggregateGraph,
@@ -50,19 +79,21 @@ class RootLoadSubscriber implements EntitySubscriberInterface<ObjectLiteral> {
   }
 
   afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void {
-    if (event?.metadata && this.graph.isRoot(event.metadata)) record(this.graph, entity, event);
+    const metadata = event?.metadata;
+    if (!metadata) return;
+    if (this.graph.isRoot(metadata)) recordBelow(this.graph, entity, metadata);
+    else if (this.graph.parentLinks(metadata).length > 0) recordAbove(this.graph, entity, metadata);
   }
 }
 
 const attached = new WeakSet<DataSource>();
 
-export function attachRootLoadSubscribers(dataSource: DataSource): void {
+export function attachAggregateLoadSubscribers(dataSource: DataSource): void {
   if (attached.has(dataSource)) return;
   const graph = aggregateGraphOf(dataSource);
   for (const metadata of dataSource.entityMetadatas) {
-    if (graph.isRoot(metadata) && graph.memberRelations(metadata).length > 0) {
-      dataSource.subscribers.push(new RootLoadSubscriber(metadata.target, graph));
-    }
+    const root = graph.isRoot(metadata) && graph.memberRelations(metadata).length > 0;
+    if (root || graph.parentLinks(metadata).length > 0) dataSource.subscribers.push(new AggregateLoadSubscriber(metadata.target, graph));
   }
   attached.add(dataSource);
 }

@@ -3,6 +3,7 @@ import { transactionDepthOf, type PersistenceSubject, type PersistenceUnit } fro
 import { mergeGenerated } from "../subject-results";
 import { transactionStateOf, type Undo } from "../transaction-state";
 import { isVersionNumber } from "../version-value";
+import { readVersions, staleErrorFromVersion } from "../stale-lookup";
 import { checkedUpdate } from "../versioned-writes";
 import { occVersionColumn } from "../versioned-metadata";
 import type { PlannedRoot } from "./write-plan";
@@ -27,6 +28,7 @@ export interface RootWriteContext {
  * A root this transaction already moved is locked already and is not written again.
  */
 export async function writeRootsFirst(unit: PersistenceUnit, roots: PlannedRoot[], context: RootWriteContext): Promise<void> {
+  if (roots.length === 0) return;
   const queryRunner = unit.queryRunner;
   const state = transactionStateOf(queryRunner);
   const depth = transactionDepthOf(queryRunner);
@@ -76,4 +78,27 @@ function moveInMemory(object: ObjectLiteral, column: NonNullable<ReturnType<type
   const previous = column.getEntityValue(object);
   context.undos.push(() => column.setEntityValue(object, previous));
   column.setEntityValue(object, version);
+}
+
+/**
+ * Compares the roots of members the unit was handed unchanged with the database (one SELECT per
+ * entity, before any write): an unchanged member whose root moved since it was read is a stale copy,
+ * like a versioned row whose pre-loaded version differs.
+ */
+export async function verifyUnchangedRoots(unit: PersistenceUnit, roots: PlannedRoot[]): Promise<void> {
+  const state = transactionStateOf(unit.queryRunner);
+  const byEntity = new Map<PlannedRoot["ref"]["metadata"], PlannedRoot[]>();
+  for (const root of roots) byEntity.set(root.ref.metadata, [...(byEntity.get(root.ref.metadata) ?? []), root]);
+  for (const [metadata, group] of byEntity) {
+    const column = occVersionColumn(metadata)!;
+    const actual = await readVersions(unit.queryRunner, metadata, column, group.map((root) => root.ref.primaryKey));
+    for (const root of group) {
+      const found = actual.get(root.ref.key) ?? null;
+      if (found === state.currentVersion(root.ref.key, root.carried!)) continue;
+      throw staleErrorFromVersion(
+        { metadata, versionColumn: column, identifier: root.ref.primaryKey, expectedVersion: root.carried!, operation: "update", entity: root.ref.entity },
+        found,
+      );
+    }
+  }
 }

@@ -225,7 +225,7 @@ export class RootResolver {
     if (holder && sameTable(holder.metadata, link.parent)) return this.subjectPosition(holder) ?? undefined;
     const fromEntity = entity && this.parentFromObject(link, entity);
     if (fromEntity !== undefined) return fromEntity;
-    const fromLoaded = subject?.databaseEntity && this.parentFromObject(link, subject.databaseEntity);
+    const fromLoaded = subject?.databaseEntity && this.parentFromObject(link, subject.databaseEntity, false);
     if (fromLoaded !== undefined) return fromLoaded;
     const loadedHolder = this.loadedHolderByRow.get(position.key);
     return loadedHolder && sameTable(loadedHolder.metadata, link.parent) ? this.subjectPosition(loadedHolder) ?? undefined : undefined;
@@ -233,7 +233,7 @@ export class RootResolver {
 
   /** The parent a row had before this save wrote its link: the pre-loaded row, a pre-loaded holder, or the database. */
   private currentParent(subject: PersistenceSubject, link: ParentLink): Found {
-    const fromLoaded = subject.databaseEntity && this.parentFromObject(link, subject.databaseEntity);
+    const fromLoaded = subject.databaseEntity && this.parentFromObject(link, subject.databaseEntity, false);
     if (fromLoaded !== undefined) return fromLoaded;
     const key = subject.identifier && rowKey(subject.metadata, subject.identifier);
     const loadedHolder = key ? this.loadedHolderByRow.get(key) : undefined;
@@ -263,11 +263,15 @@ export class RootResolver {
     return (position ? this.regularParent(position, link) : undefined) ?? null;
   }
 
-  /** A parent read from an object's relation property or foreign-key properties. */
-  private parentFromObject(link: ParentLink, object: ObjectLiteral): Found {
+  /**
+   * A parent read from an object's relation property or foreign-key properties. A pre-loaded row's
+   * relation holds an id map, not an object of the caller's: it says where the row is, not which
+   * version the caller read (`carry` false).
+   */
+  private parentFromObject(link: ParentLink, object: ObjectLiteral, carry = true): Found {
     const value: unknown = link.relation.getEntityValue(object);
     if (value === null) return null;
-    if (value !== undefined) return this.parentFromValue(link, value);
+    if (value !== undefined) return this.parentFromValue(link, value, carry);
     const parentKey: ObjectLiteral = {};
     for (const column of link.relation.joinColumns) {
       const columnValue = column.getEntityValue(object);
@@ -279,13 +283,13 @@ export class RootResolver {
   }
 
   /** A relation value: the parent object itself, an id map, or a bare id. */
-  private parentFromValue(link: ParentLink, value: unknown): Found {
+  private parentFromValue(link: ParentLink, value: unknown, carry = true): Found {
     if (value && typeof value === "object") {
       const subject = this.subjectByObject.get(value);
       if (subject && !subject.identifier) return this.subjectPosition(subject) ?? null; // a parent this save inserts
       if (!hasCompletePrimaryKey(link.parent, value)) return subject ? this.subjectPosition(subject) ?? null : undefined;
       const position = this.rowPosition(rowRef(link.parent, primaryKeyValues(link.parent, value)));
-      return { ...position, entity: position.entity ?? (value as ObjectLiteral) };
+      return carry ? { ...position, entity: position.entity ?? (value as ObjectLiteral) } : position;
     }
     if (value === undefined) return undefined;
     const parentKey: ObjectLiteral = {};

@@ -17,16 +17,28 @@ export interface PlannedRoot {
   writtenLater: boolean;
 }
 
+export interface AggregatePlan {
+  /** Roots whose aggregate the unit changes, in one fixed order (by table and key). */
+  roots: PlannedRoot[];
+  /**
+   * Roots of members the unit was handed but does not change (their copy already matches the
+   * database): the version their copy was read at is still compared, or an increment computed from
+   * an outdated read would be acknowledged as a no-op once someone else wrote the same value.
+   */
+  unchanged: PlannedRoot[];
+}
+
 /**
  * Works out, before the first write of a unit, which aggregate roots it changes and which version
- * each is checked against; refuses member writes nothing guards. Returns the roots in one fixed
- * order (by table and key), so concurrent writers lock roots in the same order and the loser of a
- * race waits and then fails its check instead of deadlocking.
+ * each is checked against; refuses member writes nothing guards. Roots come in one fixed order (by
+ * table and key), so concurrent writers lock roots in the same order and the loser of a race waits
+ * and then fails its check instead of deadlocking.
  */
-export async function planAggregateWrites(unit: PersistenceUnit): Promise<PlannedRoot[]> {
+export async function planAggregateWrites(unit: PersistenceUnit): Promise<AggregatePlan> {
   const graph = aggregateGraphOf(unit.queryRunner.connection);
   const changed = unit.allSubjects.filter((subject) => graph.isMember(subject.metadata) && changes(subject));
-  if (changed.length === 0) return [];
+  const unchanged = unchangedMemberRoots(unit, graph);
+  if (changed.length === 0) return { roots: [], unchanged: withoutSubjects(unit, unchanged, new Set()) };
   const membership = await new RootResolver(graph, unit).membershipOf(changed);
   addLoadedWithRoots(membership);
 
@@ -45,7 +57,49 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Planne
   }
   const checked = new Set(planned.filter((root) => root.carried !== undefined).map((root) => root.ref.key));
   assertMembersGuarded(unit, graph, membership, checked);
-  return planned.sort((a, b) => (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0));
+  return {
+    roots: planned.sort((a, b) => (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0)),
+    unchanged: withoutSubjects(unit, unchanged, new Set(planned.map((root) => root.ref.key))),
+  };
+}
+
+/** Roots, carried as objects with a version, of the member objects this unit was handed unchanged. */
+function unchangedMemberRoots(unit: PersistenceUnit, graph: AggregateGraph): RootRef[] {
+  const roots: RootRef[] = [];
+  for (const subject of unit.allSubjects) {
+    if (!subject.entity || changes(subject) || graph.parentLinks(subject.metadata).length === 0) continue;
+    const loaded = rootLoadedWith(subject.entity) ?? rootAbove(graph, subject);
+    if (loaded) roots.push({ metadata: loaded.metadata, primaryKey: primaryKeyValues(loaded.metadata, loaded.root), key: rowKey(loaded.metadata, primaryKeyValues(loaded.metadata, loaded.root)), entity: loaded.root });
+  }
+  return roots;
+}
+
+/** The root object reached through a member's loaded parent relations, if any. */
+function rootAbove(graph: AggregateGraph, subject: PersistenceSubject): { root: ObjectLiteral; metadata: PersistenceSubject["metadata"] } | undefined {
+  const seen = new Set<object>();
+  let object: ObjectLiteral | undefined = subject.entity;
+  let metadata = subject.metadata;
+  while (object && !seen.has(object)) {
+    seen.add(object);
+    if (graph.isRoot(metadata)) return { root: object, metadata };
+    const link = graph.parentLinks(metadata).find((candidate) => candidate.kind === "member-holds-key" && typeof candidate.relation.getEntityValue(object!) === "object");
+    if (!link) return undefined;
+    object = link.relation.getEntityValue(object) ?? undefined;
+    metadata = link.parent;
+  }
+  return undefined;
+}
+
+/** Drops roots the unit covers otherwise (its own subjects: pre-loaded and compared; roots it writes) and roots without a version. */
+function withoutSubjects(unit: PersistenceUnit, roots: RootRef[], written: ReadonlySet<string>): PlannedRoot[] {
+  const subjects = new Set(unit.allSubjects.filter((subject) => subject.identifier).map((subject) => rowKey(subject.metadata, subject.identifier!)));
+  const result = new Map<string, PlannedRoot>();
+  for (const ref of roots) {
+    if (subjects.has(ref.key) || written.has(ref.key) || result.has(ref.key)) continue;
+    const carried = carriedVersion(ref);
+    if (carried !== undefined) result.set(ref.key, { ref, carried, writtenLater: false });
+  }
+  return [...result.values()];
 }
 
 function changes(subject: PersistenceSubject): boolean {
@@ -60,8 +114,8 @@ function addLoadedWithRoots(membership: Map<PersistenceSubject, Membership>): vo
     const primaryKey = primaryKeyValues(loaded.metadata, loaded.root);
     const key = rowKey(loaded.metadata, primaryKey);
     const known = current.find((root) => root.key === key);
-    if (known) known.entity ??= loaded.root;
-    else current.push({ metadata: loaded.metadata, primaryKey, key, entity: loaded.root });
+    if (known && !known.subject) known.entity = loaded.root;
+    else if (!known) current.push({ metadata: loaded.metadata, primaryKey, key, entity: loaded.root });
   }
 }
 
@@ -82,4 +136,3 @@ function writtenLater(subject: PersistenceSubject | undefined): boolean {
   return Boolean(subject && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
 }
 
-export type { AggregateGraph };
