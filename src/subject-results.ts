@@ -1,6 +1,7 @@
 import type { ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import type { PersistenceSubject, PersistenceUnit } from "./internals/typeorm-internals";
+import { setColumnValue } from "./value-maps";
 
 /**
  * What TypeORM does with the values a write read back (generated columns, update dates), plus the
@@ -21,5 +22,5 @@ export function mergeGenerated(
       if (value !== undefined && value !== null) column.setEntityValue(subject.generatedMap, driver.prepareHydratedValue(value, column));
     }
   }
-  versionColumn.setEntityValue(subject.generatedMap, version);
+  setColumnValue(subject.generatedMap, versionColumn, version);
 }

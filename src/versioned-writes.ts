@@ -2,6 +2,7 @@ import type { EntityMetadata, ObjectLiteral, QueryRunner, UpdateResult, DeleteRe
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { TypeOrmCompatibilityError, type StaleOperation } from "./errors";
 import { readVersions, staleDataError, staleErrorFromVersion, type StaleWrite } from "./stale-lookup";
+import { setColumnValue } from "./value-maps";
 import { rowKey } from "./versioned-metadata";
 
 /**
@@ -26,12 +27,12 @@ export interface CheckedUpdate {
 /** `UPDATE … SET …, version = :next WHERE <pk> AND version = :expected`. Returns the generated map TypeORM read back. */
 export async function checkedUpdate(queryRunner: QueryRunner, update: CheckedUpdate): Promise<ObjectLiteral | undefined> {
   const { metadata, versionColumn } = update;
-  const values = { ...update.values };
+  const values = structuredCloneValues(update.values);
   if (update.nextVersion === "increment") {
     const name = queryRunner.connection.driver.escape(versionColumn.databaseName);
-    versionColumn.setEntityValue(values, () => `${name} + 1`);
+    setColumnValue(values, versionColumn, () => `${name} + 1`);
   } else {
-    versionColumn.setEntityValue(values, update.nextVersion);
+    setColumnValue(values, versionColumn, update.nextVersion);
   }
   const query = queryRunner.manager
     .createQueryBuilder(queryRunner)
@@ -135,4 +136,13 @@ function affectedRows(result: UpdateResult | DeleteResult, metadata: EntityMetad
   throw new TypeOrmCompatibilityError(
     `the ${metadata.connection.driver.options.type} driver did not report affected rows for a write to ${metadata.name}; typeorm-occ cannot check versions on it`,
   );
+}
+
+/** A copy of a SET map deep enough that adding the version to an embedded object leaves the caller's map alone. */
+function structuredCloneValues(values: ObjectLiteral): ObjectLiteral {
+  const copy: ObjectLiteral = {};
+  for (const [key, value] of Object.entries(values)) {
+    copy[key] = value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype ? structuredCloneValues(value) : value;
+  }
+  return copy;
 }

@@ -10,7 +10,7 @@
  * - `EntityManager.transaction`: the SQLite write gate;
  * - the insert/update/delete/soft-delete query builders' `execute` (every other TypeORM write
  *   entry point: update(), insert(), upsert(), increment(), delete(), query builders): the write
- *   guard and the SQLite write gate; `EntityManager.query` (raw SQL): the SQLite write gate;
+ *   guard and the SQLite write gate; `DataSource.query` (raw SQL): the SQLite write gate;
  * - `DataSource.buildMetadatas`: entities are validated at `initialize()`.
  * The shapes used are declared here as narrow interfaces and checked before patching, so an
  * incompatible TypeORM fails loudly instead of silently unguarded.
@@ -137,8 +137,8 @@ export function installPersistenceHook(hook: PersistenceHook): void {
   const executorPrototype = loadPrototype("typeorm/persistence/SubjectExecutor", "SubjectExecutor", Object.values(EXECUTOR_METHODS));
   if (executorPrototype[PATCHED]) return;
   const persistPrototype = loadPrototype("typeorm/persistence/EntityPersistExecutor", "EntityPersistExecutor", ["execute"]);
-  const managerPrototype = checkedPrototype(EntityManager, ["transaction", "query"]);
-  const dataSourcePrototype = checkedPrototype(DataSource, ["buildMetadatas"]);
+  const managerPrototype = checkedPrototype(EntityManager, ["transaction"]);
+  const dataSourcePrototype = checkedPrototype(DataSource, ["buildMetadatas", "query"]);
   const softDeletePrototype = loadPrototype("typeorm/query-builder/SoftDeleteQueryBuilder", "SoftDeleteQueryBuilder", ["execute"]);
   const builderPrototypes = [InsertQueryBuilder, UpdateQueryBuilder, DeleteQueryBuilder].map((builder) => checkedPrototype(builder, ["execute"]));
 
@@ -161,10 +161,11 @@ export function installPersistenceHook(hook: PersistenceHook): void {
     if (this.queryRunner) return transaction.apply(this, args);
     return hook.writeUnit(dataSourceOf(this), () => transaction.apply(this, args));
   };
-  const rawQuery = managerPrototype.query as AsyncMethod;
-  managerPrototype.query = function (this: EntityManager, ...args: unknown[]) {
-    if (this.queryRunner) return rawQuery.apply(this, args);
-    return hook.writeUnit(dataSourceOf(this), () => rawQuery.apply(this, args));
+  // Raw SQL (DataSource.query, EntityManager.query, DataSource.sql) without a caller's query runner.
+  const rawQuery = dataSourcePrototype.query as AsyncMethod;
+  dataSourcePrototype.query = function (this: DataSource, ...args: unknown[]) {
+    if (args[2]) return rawQuery.apply(this, args);
+    return hook.writeUnit(this, () => rawQuery.apply(this, args));
   };
 
   for (const prototype of [...builderPrototypes, softDeletePrototype]) {
