@@ -5,7 +5,7 @@ import { transactionDepthOf, type PersistenceHook, type PersistenceSubject, type
 import { aggregateGraphOf } from "./aggregate/aggregate-graph";
 import { attachAggregateLoadSubscribers } from "./aggregate/loaded-with";
 import { verifyUnchangedRoots, writeRootsFirst } from "./aggregate/lock-roots-first";
-import { planAggregateWrites } from "./aggregate/write-plan";
+import { hasUnchangedMemberRoots, planAggregateWrites } from "./aggregate/write-plan";
 import { isLibraryWrite, runLibraryWrite } from "./library-write-context";
 import { currentPersistCall, openSavepoint, runPersistCall } from "./persist-call";
 import { runWriteUnit } from "./shared-connection-gate";
@@ -77,6 +77,10 @@ export const persistenceHook: PersistenceHook = {
   async builderWrite(write, work) {
     if (!isLibraryWrite()) guardBuilderWrite(write); // a rejected promise, like the execute() it stands for
     return write.queryRunner ? work() : runWriteUnit(write.dataSource, work);
+  },
+
+  mustRun(unit) {
+    return hasUnchangedMemberRoots(unit);
   },
 
   async execute(unit, original) {

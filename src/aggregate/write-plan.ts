@@ -63,6 +63,12 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
   };
 }
 
+/** The unit was handed members unchanged whose roots it must compare, even with nothing to write. */
+export function hasUnchangedMemberRoots(unit: PersistenceUnit): boolean {
+  const graph = aggregateGraphOf(unit.queryRunner.connection);
+  return withoutSubjects(unit, unchangedMemberRoots(unit, graph), new Set()).length > 0;
+}
+
 /** Roots, carried as objects with a version, of the member objects this unit was handed unchanged. */
 function unchangedMemberRoots(unit: PersistenceUnit, graph: AggregateGraph): RootRef[] {
   const roots: RootRef[] = [];

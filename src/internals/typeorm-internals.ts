@@ -57,6 +57,8 @@ export interface PersistenceUnit {
   removeSubjects: PersistenceSubject[];
   softRemoveSubjects: PersistenceSubject[];
   recoverSubjects: PersistenceSubject[];
+  /** Whether TypeORM runs the unit at all (set by its `recompute()`). */
+  hasExecutableOperations: boolean;
 }
 
 /** One `save()`/`remove()`/`softRemove()`/`recover()` call (TypeORM's `EntityPersistExecutor`). */
@@ -88,6 +90,8 @@ export interface PersistenceHook {
   persist(call: PersistCall, original: () => Promise<void>): Promise<void>;
   /** Around one unit of work: validate input first, undo in-memory changes if it fails. */
   execute(unit: PersistenceUnit, original: () => Promise<void>): Promise<void>;
+  /** A unit with nothing to write that typeorm-occ must still run (to compare versions). */
+  mustRun(unit: PersistenceUnit): boolean;
   /** The first write phase: everything checked and locked before TypeORM's first INSERT. */
   insert(unit: PersistenceUnit, original: () => Promise<void>): Promise<void>;
   /** Runs the versioned subjects of one phase itself and hands the rest to TypeORM. */
@@ -134,7 +138,7 @@ interface BuilderState {
  */
 export function installPersistenceHook(hook: PersistenceHook): void {
   // Every shape is checked before anything is patched: all or nothing.
-  const executorPrototype = loadPrototype("typeorm/persistence/SubjectExecutor", "SubjectExecutor", Object.values(EXECUTOR_METHODS));
+  const executorPrototype = loadPrototype("typeorm/persistence/SubjectExecutor", "SubjectExecutor", [...Object.values(EXECUTOR_METHODS), "recompute"]);
   if (executorPrototype[PATCHED]) return;
   const persistPrototype = loadPrototype("typeorm/persistence/EntityPersistExecutor", "EntityPersistExecutor", ["execute"]);
   const managerPrototype = checkedPrototype(EntityManager, ["transaction"]);
@@ -148,6 +152,13 @@ export function installPersistenceHook(hook: PersistenceHook): void {
       return hook[hookName](this, () => original.call(this) as Promise<void>);
     };
   }
+  // TypeORM skips a unit with nothing to write; one whose versions must still be compared runs.
+  const recompute = executorPrototype.recompute as (this: PersistenceUnit) => void;
+  executorPrototype.recompute = function (this: PersistenceUnit) {
+    recompute.call(this);
+    if (this.hasExecutableOperations !== true && this.hasExecutableOperations !== false) incompatible("SubjectExecutor.hasExecutableOperations");
+    if (!this.hasExecutableOperations && hook.mustRun(this)) this.hasExecutableOperations = true;
+  };
   executorPrototype[PATCHED] = true;
 
   const persist = persistPrototype.execute as AsyncMethod;
