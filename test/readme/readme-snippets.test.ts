@@ -154,7 +154,7 @@ describe("README snippets", () => {
 
   it("covers every TypeScript snippet (the NestJS one runs in test/nest/ as a real Nest app)", () => {
     const nest = snippetWith('from "typeorm-occ/nest"');
-    expect(snippets[nest]).toContain("app.useGlobalFilters(new StaleDataExceptionFilter())");
+    expect(snippets[nest]).toContain("imports: [OccModule.forRoot()]");
     expect(snippets).toHaveLength(9);
   });
 });
