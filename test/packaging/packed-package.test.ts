@@ -24,6 +24,8 @@ interface Variant {
   compilerOptions: Record<string, string>;
   /** Whether the Nest consumer is part of it. */
   nest: boolean;
+  /** Installs this Nest major from the registry instead of linking the project's (opt-in, needs the network). */
+  nestMajor?: string;
 }
 
 const VARIANTS: Variant[] = [
@@ -35,6 +37,10 @@ const VARIANTS: Variant[] = [
   { name: "nodenext, ESM", type: "module", compilerOptions: { module: "nodenext", moduleResolution: "nodenext" }, nest: true },
   { name: "bundler, ESM", type: "module", compilerOptions: { module: "esnext", moduleResolution: "bundler" }, nest: true },
 ];
+// Older Nest majors (CommonJS) on demand: OCC_NEST_MAJORS=10,11 (`npm run test:nest-majors`).
+for (const major of process.env.OCC_NEST_MAJORS?.split(",").filter(Boolean) ?? []) {
+  VARIANTS.push({ ...VARIANTS[0], name: `Nest ${major}, node10, CommonJS`, nestMajor: major });
+}
 const consumerFiles = (variant: Variant) => ["note.ts", "core.ts", ...(variant.nest ? ["nest.ts"] : [])];
 
 interface ConsumerRun {
@@ -98,8 +104,17 @@ function limitedTo(slots: number) {
 async function runConsumer(variant: Variant): Promise<ConsumerRun> {
   const project = join(work, variant.name.replace(/\W+/g, "-"));
   const modules = join(project, "node_modules");
+  const installed: string[] = [];
+  if (variant.nestMajor) {
+    installed.push("@nestjs/common", "@nestjs/core", "@nestjs/platform-express", "rxjs", "reflect-metadata");
+    const range = `^${variant.nestMajor}.0.0`;
+    mkdirSync(project);
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+    const specs = installed.map((name) => (name.startsWith("@nestjs/") ? `${name}@${range}` : name));
+    await run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", ...specs], { cwd: project });
+  }
   cpSync(unpacked, join(modules, "typeorm-occ"), { recursive: true });
-  for (const dependency of CONSUMER_DEPENDENCIES) {
+  for (const dependency of CONSUMER_DEPENDENCIES.filter((name) => !installed.includes(name))) {
     mkdirSync(dirname(join(modules, dependency)), { recursive: true });
     symlinkSync(join(root, "node_modules", dependency), join(modules, dependency), "dir");
   }
