@@ -41,12 +41,15 @@ const VARIANTS: Variant[] = [
 for (const major of process.env.OCC_NEST_MAJORS?.split(",").filter(Boolean) ?? []) {
   VARIANTS.push({ ...VARIANTS[0], name: `Nest ${major}, node10, CommonJS`, nestMajor: major });
 }
-const consumerFiles = (variant: Variant) => ["note.ts", "core.ts", ...(variant.nest ? ["nest.ts"] : [])];
+const consumerFiles = (variant: Variant) => ["note.ts", "core.ts", ...(variant.nest ? ["nest.ts"] : []), README_ENTRY];
+/** The README's "Installing and wiring" entry file, taken from the packed README. */
+const README_ENTRY = "readme-main.ts";
 
 interface ConsumerRun {
   tscOutput: string;
   core: unknown;
   nest?: unknown;
+  readme?: string;
 }
 
 let work: string;
@@ -78,7 +81,7 @@ beforeAll(async () => {
     result.catch(() => undefined); // reported by the variant's own test
     consumerRuns.set(variant.name, result);
   }
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await Promise.allSettled(consumerRuns.values());
@@ -134,7 +137,11 @@ async function runConsumer(variant: Variant): Promise<ConsumerRun> {
   const files = consumerFiles(variant);
   writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions, files: files.map((file) => `src/${file}`) }));
   mkdirSync(join(project, "src"));
-  for (const file of files) cpSync(join(__dirname, "consumer", file), join(project, "src", file));
+  for (const file of files.filter((name) => name !== README_ENTRY)) cpSync(join(__dirname, "consumer", file), join(project, "src", file));
+  const readme = readFileSync(join(unpacked, "README.md"), "utf8");
+  const entry = [...readme.matchAll(/```ts\n(\/\/ main\.ts\n[\s\S]*?)```/g)].map((match) => match[1]);
+  if (entry.length !== 1) throw new Error(`the packed README has ${entry.length} "// main.ts" snippets, expected 1`);
+  writeFileSync(join(project, "src", README_ENTRY), entry[0]);
 
   const tscOutput = await run(process.execPath, [tsc, "-p", "."], { cwd: project }).then(
     ({ stdout }) => stdout,
@@ -142,7 +149,12 @@ async function runConsumer(variant: Variant): Promise<ConsumerRun> {
   );
   if (tscOutput !== "") return { tscOutput, core: undefined };
   const runJson = async (file: string) => JSON.parse((await run(process.execPath, [file], { cwd: project })).stdout) as unknown;
-  return { tscOutput, core: await runJson("out/core.js"), nest: variant.nest ? await runJson("out/nest.js") : undefined };
+  return {
+    tscOutput,
+    core: await runJson("out/core.js"),
+    nest: variant.nest ? await runJson("out/nest.js") : undefined,
+    readme: (await run(process.execPath, [`out/${README_ENTRY.replace(/ts$/, "js")}`], { cwd: project })).stdout,
+  };
 }
 
 describe("the packed tarball", () => {
@@ -166,6 +178,7 @@ describe.each(VARIANTS)("a consumer project ($name)", (variant) => {
       problem: 412,
       final: { text: "retried", version: 3 },
     });
+    expect(result.readme).toBe("Account#1 is stale: expected version 1, found 2 (update)\n");
     if (!variant.nest) return;
     expect(result.nest).toEqual({
       stale: [412, "application/problem+json", "stale-data"],
@@ -173,7 +186,7 @@ describe.each(VARIANTS)("a consumer project ($name)", (variant) => {
       fresh: [200, { etag: '"3"' }],
       final: { text: "over http", version: 3 },
     });
-  }, 180_000);
+  }, 300_000);
 });
 
 describe("the packed package's dependencies", () => {
