@@ -14,12 +14,13 @@ export interface OccProblemOptions {
 type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
 
 interface ClientErrorMapping<E extends Error = Error> {
-  errorClass: ErrorClass<E>;
-  /** Whether `error` is one of these; defaults to `instanceof`. */
+  errorClasses: readonly ErrorClass<E>[];
+  /** Whether `error` is one of these; defaults to `instanceof` any of `errorClasses`. */
   matches?: (error: unknown) => boolean;
   toProblem: (error: E, options: OccProblemOptions) => ProblemDetails;
 }
 
+/** Types one row against its own classes; the table then holds rows of different error types. */
 const mapping = <E extends Error>(entry: ClientErrorMapping<E>) => entry as unknown as ClientErrorMapping;
 
 function typedProblem(status: number, error: Error, code: string, title: string, { typeBase }: OccProblemOptions): ProblemDetails {
@@ -35,31 +36,27 @@ function typedProblem(status: number, error: Error, code: string, title: string,
  */
 const CLIENT_ERRORS: readonly ClientErrorMapping[] = [
   mapping({
-    errorClass: StaleDataError,
+    errorClasses: [StaleDataError],
     // Shape, not instanceof: two copies of typeorm-occ in one app still map.
     matches: isStaleDataError,
     toProblem: (error, options) => staleDataProblem(error, { status: options.hadIfMatch ? 412 : 409, typeBase: options.typeBase }),
   }),
   mapping({
-    errorClass: PreconditionRequiredError,
+    errorClasses: [PreconditionRequiredError],
     toProblem: (error, options) => typedProblem(428, error, "precondition-required", "If-Match is required", options),
   }),
   mapping({
-    errorClass: PreconditionHeaderError,
+    errorClasses: [PreconditionHeaderError],
     toProblem: (error, options) => typedProblem(400, error, "invalid-if-match", "Malformed If-Match header", options),
   }),
-  mapping({
-    errorClass: InvalidVersionError,
-    toProblem: (error, options) => typedProblem(400, error, "invalid-version", "Invalid version", options),
-  }),
-  mapping({
-    errorClass: MissingVersionError,
+  mapping<InvalidVersionError | MissingVersionError>({
+    errorClasses: [InvalidVersionError, MissingVersionError],
     toProblem: (error, options) => typedProblem(400, error, "invalid-version", "Invalid version", options),
   }),
 ];
 
 /** The classes {@link occProblemFor} answers, for frameworks that select handlers by class (NestJS's `@Catch`). */
-export const CLIENT_ERROR_CLASSES: readonly ErrorClass<Error>[] = CLIENT_ERRORS.map((entry) => entry.errorClass);
+export const CLIENT_ERROR_CLASSES: readonly ErrorClass<Error>[] = CLIENT_ERRORS.flatMap((entry) => entry.errorClasses);
 
 /**
  * Maps a typeorm-occ error to the problem details an HTTP API should answer with, or `undefined`
@@ -77,7 +74,7 @@ export const CLIENT_ERROR_CLASSES: readonly ErrorClass<Error>[] = CLIENT_ERRORS.
  */
 export function occProblemFor(error: unknown, options: OccProblemOptions): ProblemDetails | undefined {
   const entry = CLIENT_ERRORS.find((candidate) =>
-    candidate.matches ? candidate.matches(error) : error instanceof candidate.errorClass,
+    candidate.matches ? candidate.matches(error) : candidate.errorClasses.some((errorClass) => error instanceof errorClass),
   );
   return entry?.toProblem(error as Error, options);
 }
