@@ -155,7 +155,7 @@ describe("README snippets", () => {
   it("typeorm-transactional: a stale save in a @Transactional() method rolls the earlier one back", async () => {
     const options = { type: "better-sqlite3", database: ":memory:", entities: [wallet.Wallet], synchronize: true };
     const run = await runSnippet(snippetWith('from "typeorm-transactional"'), { Wallet: wallet.Wallet, options }, "{ WalletService, dataSource }");
-    const dataSource: DataSource = run.result.dataSource;
+    const dataSource: DataSource = await run.result.dataSource.initialize();
     opened.push(dataSource);
     const wallets = dataSource.getRepository(wallet.Wallet);
     const [from, to] = await wallets.save([wallets.create({ balance: 100 }), wallets.create({ balance: 0 })]);
