@@ -1,6 +1,9 @@
-import type { DataSource, EntityManager } from "typeorm";
-import type { IsolationLevel } from "typeorm/driver/types/IsolationLevel";
+import type { DataSource, EntityManager, QueryRunner } from "typeorm";
 import { isStaleDataError } from "./errors";
+
+// TypeORM's root does not export IsolationLevel, and a deep type import breaks consumers whose
+// moduleResolution reads `exports` (typeorm's has no types condition): derive it from public API.
+type IsolationLevel = NonNullable<Parameters<QueryRunner["startTransaction"]>[0]>;
 
 export interface OptimisticRetryOptions {
   /** How many times to run `fn` again after a conflict. Defaults to 3 (so at most 4 attempts). */

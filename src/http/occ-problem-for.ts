@@ -1,4 +1,4 @@
-import { InvalidVersionError, MissingVersionError, isStaleDataError } from "../errors";
+import { InvalidVersionError, MissingVersionError, StaleDataError, isStaleDataError } from "../errors";
 import { PreconditionHeaderError } from "./precondition-header-error";
 import { PreconditionRequiredError } from "./precondition-required-error";
 import { problemDetails, type ProblemDetails } from "./problem-details";
@@ -10,6 +10,53 @@ export interface OccProblemOptions {
   /** Prefix for `type` URIs (`${typeBase}stale-data`, …). Defaults to none: `type` is `"about:blank"`. */
   typeBase?: string;
 }
+
+type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
+
+interface ClientErrorMapping<E extends Error = Error> {
+  errorClasses: readonly ErrorClass<E>[];
+  /** Whether `error` is one of these; defaults to `instanceof` any of `errorClasses`. */
+  matches?: (error: unknown) => boolean;
+  toProblem: (error: E, options: OccProblemOptions) => ProblemDetails;
+}
+
+/** Types one row against its own classes; the table then holds rows of different error types. */
+const mapping = <E extends Error>(entry: ClientErrorMapping<E>) => entry as unknown as ClientErrorMapping;
+
+function typedProblem(status: number, error: Error, code: string, title: string, { typeBase }: OccProblemOptions): ProblemDetails {
+  const typed = typeBase === undefined ? {} : { type: `${typeBase}${code}`, title };
+  return problemDetails({ status, detail: error.message, ...typed, extensions: { code } });
+}
+
+/**
+ * The errors a client causes, and the answer each gets: the one place to extend when the library
+ * gains another. The Express handler and the NestJS filter both read it. Programming errors
+ * (`EntityDefinitionError`, `UnguardedWriteError`, `TransactionRequiredError`, …) are not here on
+ * purpose: they stay 500.
+ */
+const CLIENT_ERRORS: readonly ClientErrorMapping[] = [
+  mapping({
+    errorClasses: [StaleDataError],
+    // Shape, not instanceof: two copies of typeorm-occ in one app still map.
+    matches: isStaleDataError,
+    toProblem: (error, options) => staleDataProblem(error, { status: options.hadIfMatch ? 412 : 409, typeBase: options.typeBase }),
+  }),
+  mapping({
+    errorClasses: [PreconditionRequiredError],
+    toProblem: (error, options) => typedProblem(428, error, "precondition-required", "If-Match is required", options),
+  }),
+  mapping({
+    errorClasses: [PreconditionHeaderError],
+    toProblem: (error, options) => typedProblem(400, error, "invalid-if-match", "Malformed If-Match header", options),
+  }),
+  mapping<InvalidVersionError | MissingVersionError>({
+    errorClasses: [InvalidVersionError, MissingVersionError],
+    toProblem: (error, options) => typedProblem(400, error, "invalid-version", "Invalid version", options),
+  }),
+];
+
+/** The classes {@link occProblemFor} answers, for frameworks that select handlers by class (NestJS's `@Catch`). */
+export const CLIENT_ERROR_CLASSES: readonly ErrorClass<Error>[] = CLIENT_ERRORS.flatMap((entry) => entry.errorClasses);
 
 /**
  * Maps a typeorm-occ error to the problem details an HTTP API should answer with, or `undefined`
@@ -26,19 +73,8 @@ export interface OccProblemOptions {
  * if (problem) return sendProblem(res, problem);
  */
 export function occProblemFor(error: unknown, options: OccProblemOptions): ProblemDetails | undefined {
-  const { typeBase } = options;
-  const typed = (code: string, title: string) =>
-    typeBase === undefined ? { extensions: { code } } : { type: `${typeBase}${code}`, title, extensions: { code } };
-
-  if (isStaleDataError(error)) return staleDataProblem(error, { status: options.hadIfMatch ? 412 : 409, typeBase });
-  if (error instanceof PreconditionRequiredError) {
-    return problemDetails({ status: 428, detail: error.message, ...typed("precondition-required", "If-Match is required") });
-  }
-  if (error instanceof PreconditionHeaderError) {
-    return problemDetails({ status: 400, detail: error.message, ...typed("invalid-if-match", "Malformed If-Match header") });
-  }
-  if (error instanceof InvalidVersionError || error instanceof MissingVersionError) {
-    return problemDetails({ status: 400, detail: error.message, ...typed("invalid-version", "Invalid version") });
-  }
-  return undefined;
+  const entry = CLIENT_ERRORS.find((candidate) =>
+    candidate.matches ? candidate.matches(error) : candidate.errorClasses.some((errorClass) => error instanceof errorClass),
+  );
+  return entry?.toProblem(error as Error, options);
 }

@@ -1,8 +1,12 @@
 /**
- * typeorm-occ/nest: NestJS integration. Needs `@nestjs/common` (and the Express platform).
+ * typeorm-occ/nest: NestJS integration (Express platform). Needs `@nestjs/common` and `@nestjs/core`.
  *
  * @example
- * import { StaleDataExceptionFilter } from "typeorm-occ/nest";
- * app.useGlobalFilters(new StaleDataExceptionFilter());
+ * import { OccModule } from "typeorm-occ/nest";
+ *
+ * @Module({ imports: [OccModule.forRoot()] })
+ * class AppModule {}
  */
-export { StaleDataExceptionFilter, type StaleDataExceptionFilterOptions } from "./stale-data-exception.filter";
+export { OccExceptionFilter } from "./occ-exception.filter";
+export { OccModule } from "./occ.module";
+export type { OccNestOptions } from "./occ-nest-options";

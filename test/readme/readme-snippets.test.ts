@@ -152,9 +152,28 @@ describe("README snippets", () => {
     }
   });
 
-  it("covers every TypeScript snippet (the NestJS one runs in test/nest/ as a real Nest app)", () => {
+  it("typeorm-transactional: a stale save in a @Transactional() method rolls the earlier one back", async () => {
+    const options = { type: "better-sqlite3", database: ":memory:", entities: [wallet.Wallet], synchronize: true };
+    const run = await runSnippet(snippetWith('from "typeorm-transactional"'), { Wallet: wallet.Wallet, options }, "{ WalletService, dataSource }");
+    const dataSource: DataSource = await run.result.dataSource.initialize();
+    opened.push(dataSource);
+    const wallets = dataSource.getRepository(wallet.Wallet);
+    const [from, to] = await wallets.save([wallets.create({ balance: 100 }), wallets.create({ balance: 0 })]);
+    await wallets.save({ ...(await wallets.findOneByOrFail({ id: to.id })), balance: 5 }); // someone else moved `to` on
+
+    const failure = await new run.result.WalletService().transfer(from, to, 30).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ name: "StaleDataError", entityName: "Wallet", expectedVersion: 1, actualVersion: 2 });
+    expect(await wallets.findOneByOrFail({ id: from.id })).toMatchObject({ balance: 100, version: 1 });
+    expect(await wallets.findOneByOrFail({ id: to.id })).toMatchObject({ balance: 5, version: 2 });
+  });
+
+  it("covers every TypeScript snippet (the NestJS one and the CommonJS/ESM entry file run elsewhere)", () => {
+    // test/nest/ boots real Nest apps wired with OccModule.forRoot() and every other registration.
     const nest = snippetWith('from "typeorm-occ/nest"');
-    expect(snippets[nest]).toContain("app.useGlobalFilters(new StaleDataExceptionFilter())");
-    expect(snippets).toHaveLength(9);
+    expect(snippets[nest]).toContain("imports: [OccModule.forRoot()]");
+    // test/packaging/ compiles and runs this one, taken from the packed README, under every module setup.
+    const entryFile = snippetWith("// main.ts\n");
+    expect(snippets[entryFile]).toContain("async function main()");
+    expect(snippets).toHaveLength(11);
   });
 });
