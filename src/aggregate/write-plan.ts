@@ -74,10 +74,20 @@ function unchangedMemberRoots(unit: PersistenceUnit, graph: AggregateGraph): Roo
   const roots: RootRef[] = [];
   for (const subject of unit.allSubjects) {
     if (!subject.entity || changes(subject) || graph.parentLinks(subject.metadata).length === 0) continue;
-    const loaded = rootLoadedWith(subject.entity) ?? rootAbove(graph, subject);
+    const loaded = rootLoadedWith(subject.entity) ?? rootAbove(graph, subject) ?? rootCascadedFrom(graph, subject);
     if (loaded) roots.push({ metadata: loaded.metadata, primaryKey: primaryKeyValues(loaded.metadata, loaded.root), key: rowKey(loaded.metadata, primaryKeyValues(loaded.metadata, loaded.root)), entity: loaded.root });
   }
   return roots;
+}
+
+/** The root subject a member was cascaded from (a save of the root with its members), if any. */
+function rootCascadedFrom(graph: AggregateGraph, subject: PersistenceSubject): { root: ObjectLiteral; metadata: PersistenceSubject["metadata"] } | undefined {
+  const seen = new Set<PersistenceSubject>();
+  for (let parent = subject.parentSubject; parent && !seen.has(parent); parent = parent.parentSubject) {
+    seen.add(parent);
+    if (graph.isRoot(parent.metadata)) return parent.entity ? { root: parent.entity, metadata: parent.metadata } : undefined;
+  }
+  return undefined;
 }
 
 /** The root object reached through a member's loaded parent relations, if any. */
@@ -96,12 +106,16 @@ function rootAbove(graph: AggregateGraph, subject: PersistenceSubject): { root: 
   return undefined;
 }
 
-/** Drops roots the unit covers otherwise (its own subjects: pre-loaded and compared; roots it writes) and roots without a version. */
+/**
+ * Drops roots the unit checks anyway (roots it writes, root subjects with changes of their own) and
+ * roots without a version. A root subject without changes stays: TypeORM pre-loads the root and its
+ * members in separate statements, so its pre-loaded version may predate the members it was compared with.
+ */
 function withoutSubjects(unit: PersistenceUnit, roots: RootRef[], written: ReadonlySet<string>): PlannedRoot[] {
-  const subjects = new Set(unit.allSubjects.filter((subject) => subject.identifier).map((subject) => rowKey(subject.metadata, subject.identifier!)));
+  const changing = new Set(unit.allSubjects.filter((subject) => subject.identifier && changes(subject)).map((subject) => rowKey(subject.metadata, subject.identifier!)));
   const result = new Map<string, PlannedRoot>();
   for (const ref of roots) {
-    if (subjects.has(ref.key) || written.has(ref.key) || result.has(ref.key)) continue;
+    if (changing.has(ref.key) || written.has(ref.key) || result.has(ref.key)) continue;
     const carried = carriedVersion(ref);
     if (carried !== undefined) result.set(ref.key, { ref, carried, writtenLater: false });
   }

@@ -5,11 +5,9 @@ import { OccStressLine, OccStressOrder, stressEntities } from "../stress/entitie
 
 /**
  * Sequentially, a stale copy whose change is already in the database is refused: the pre-loaded
- * root's version differs from the object's, which is itself a change to check. (The stress checker
- * once saw such a save acknowledged as a no-op, "w7 remove-line: read v241, wrote v241", under
- * concurrency: TypeORM's pre-load reads the root and its lines in separate statements outside the
- * transaction, so a commit between them shows an unchanged root and an already-removed line. The
- * checker verifies those no-op acknowledgements instead of treating them as writes.)
+ * root's version differs from the object's, which is itself a change to check. (The concurrent form —
+ * a commit landing between TypeORM's separate pre-load statements of a root and its members — is
+ * test/regression/stale-noop-between-preloads.test.ts.)
  */
 describe.each(enabledDrivers())("a stale copy with nothing left to write on %s", (driver) => {
   let db: TestDatabase;
