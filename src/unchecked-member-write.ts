@@ -14,7 +14,7 @@ const UNCHECKED_MEMBER_WRITE = Symbol.for("typeorm-occ.unchecked-member-write");
  *
  * @example
  * const line = await lines.findOneByOrFail({ id }); // loaded without its order
- * line.note = "gift wrap";
+ * line.quantity = 3;
  * await lines.save(line, uncheckedMemberWrite({ reload: false }));
  */
 export function uncheckedMemberWrite<T extends SaveOptions | RemoveOptions>(options?: T): T {

@@ -148,53 +148,53 @@ export function installPersistenceHook(hook: PersistenceHook): void {
 
   for (const [hookName, methodName] of Object.entries(EXECUTOR_METHODS) as [keyof typeof EXECUTOR_METHODS, string][]) {
     const original = executorPrototype[methodName] as AsyncMethod;
-    executorPrototype[methodName] = function (this: PersistenceUnit) {
+    executorPrototype[methodName] = sameArity(original, function (this: PersistenceUnit) {
       return hook[hookName](this, () => original.call(this) as Promise<void>);
-    };
+    });
   }
   // TypeORM skips a unit with nothing to write; one whose versions must still be compared runs.
   const recompute = executorPrototype.recompute as (this: PersistenceUnit) => void;
-  executorPrototype.recompute = function (this: PersistenceUnit) {
+  executorPrototype.recompute = sameArity(recompute, function (this: PersistenceUnit) {
     recompute.call(this);
     if (this.hasExecutableOperations !== true && this.hasExecutableOperations !== false) incompatible("SubjectExecutor.hasExecutableOperations");
     if (!this.hasExecutableOperations && hook.mustRun(this)) this.hasExecutableOperations = true;
-  };
+  });
   executorPrototype[PATCHED] = true;
 
   const persist = persistPrototype.execute as AsyncMethod;
-  persistPrototype.execute = function (this: PersistCall & { connection?: DataSource }) {
+  persistPrototype.execute = sameArity(persist, function (this: PersistCall & { connection?: DataSource }) {
     const call: PersistCall = { dataSource: dataSourceOf(this), queryRunner: this.queryRunner, options: this.options };
     return hook.persist(call, () => persist.call(this) as Promise<void>);
-  };
+  });
 
   const transaction = managerPrototype.transaction as AsyncMethod;
-  managerPrototype.transaction = function (this: EntityManager, ...args: unknown[]) {
+  managerPrototype.transaction = sameArity(transaction, function (this: EntityManager, ...args: unknown[]) {
     if (this.queryRunner) return transaction.apply(this, args);
     return hook.writeUnit(dataSourceOf(this), () => transaction.apply(this, args));
-  };
+  });
   // Raw SQL (DataSource.query, EntityManager.query, DataSource.sql) without a caller's query runner.
   const rawQuery = dataSourcePrototype.query as AsyncMethod;
-  dataSourcePrototype.query = function (this: DataSource, ...args: unknown[]) {
+  dataSourcePrototype.query = sameArity(rawQuery, function (this: DataSource, ...args: unknown[]) {
     if (args[2]) return rawQuery.apply(this, args);
     return hook.writeUnit(this, () => rawQuery.apply(this, args));
-  };
+  });
 
   for (const prototype of [...builderPrototypes, softDeletePrototype]) {
     const execute = prototype.execute as AsyncMethod;
-    prototype.execute = function (this: QueryBuilderShape) {
+    prototype.execute = sameArity(execute, function (this: QueryBuilderShape) {
       return hook.builderWrite(builderWriteOf(this), () => execute.call(this));
-    };
+    });
   }
 
   const buildMetadatas = dataSourcePrototype.buildMetadatas as AsyncMethod;
-  dataSourcePrototype.buildMetadatas = async function (this: DataSource, ...args: unknown[]) {
+  dataSourcePrototype.buildMetadatas = sameArity(buildMetadatas, async function (this: DataSource, ...args: unknown[]) {
     try {
       await buildMetadatas.apply(this, args);
     } catch (error) {
       throw hook.metadataRejected(this, error);
     }
     hook.metadataBuilt(this);
-  };
+  });
 }
 
 interface QueryBuilderShape {
@@ -202,6 +202,15 @@ interface QueryBuilderShape {
   queryRunner?: QueryRunner;
   connection?: DataSource;
   dataSource?: DataSource;
+}
+
+/**
+ * A wrapper keeps the original's arity: other add-ons check it before patching on top of us
+ * (typeorm-transactional refuses a `DataSource.query` whose length is not 3).
+ */
+function sameArity<T extends Function>(original: Function, wrapper: T): T {
+  Object.defineProperty(wrapper, "length", { value: original.length });
+  return wrapper;
 }
 
 function builderWriteOf(builder: QueryBuilderShape): BuilderWrite {

@@ -119,6 +119,16 @@ describe("README snippets", () => {
     expect((await dataSource.getRepository(aggregate.Order).findOneByOrFail({ id: order.id })).version).toBe(2);
   });
 
+  it("uncheckedMemberWrite: a line loaded without its order is written last-writer-wins, and the order still moves", async () => {
+    const { dataSource, OrderLine, orders, id } = aggregate;
+    const lines = dataSource.getRepository(OrderLine);
+    const lineId = (await orders.findOneOrFail({ where: { id }, relations: { lines: true } })).lines[0].id;
+    const before = (await orders.findOneByOrFail({ id })).version;
+    await runSnippet(snippetWith("uncheckedMemberWrite()"), { lines, id: lineId });
+    expect((await lines.findOneByOrFail({ id: lineId })).quantity).toBe(3);
+    expect((await orders.findOneByOrFail({ id })).version).toBe(before + 1);
+  });
+
   it("withOptimisticRetry", async () => {
     const { Wallet, dataSource, id } = wallet;
     await runSnippet(snippetWith("withOptimisticRetry(async (manager)"), { Wallet, dataSource, id });
@@ -174,6 +184,6 @@ describe("README snippets", () => {
     // test/packaging/ compiles and runs this one, taken from the packed README, under every module setup.
     const entryFile = snippetWith("// main.ts\n");
     expect(snippets[entryFile]).toContain("async function main()");
-    expect(snippets).toHaveLength(11);
+    expect(snippets).toHaveLength(12);
   });
 });
