@@ -16,9 +16,13 @@ export {
   TypeOrmCompatibilityError,
   TransactionRequiredError,
   UnguardedWriteError,
+  ConditionNotMetError,
+  LockTimeoutError,
   isStaleDataError,
   type StaleOperation,
   type StaleDataDetails,
+  type ConditionalOperation,
+  type ConditionNotMetDetails,
 } from "./errors";
 export { parseVersion, isVersionNumber } from "./version-value";
 export {
@@ -29,5 +33,13 @@ export {
   isSqliteBusy,
   type OptimisticRetryOptions,
 } from "./retry";
+
+export { updateIf, type UpdateIfChanges, type UpdateIfOptions, type UpdateIfResult } from "./writes/update-if";
+export { increment, decrement, CalculatedChange } from "./writes/calculated-change";
+export { insertOnce, type InsertOnceOptions, type InsertOnceResult } from "./writes/insert-once";
+export { lockAggregate, type LockAggregateOptions } from "./writes/lock-aggregate";
+export { withAdvisoryLock, type WithAdvisoryLockOptions } from "./writes/with-advisory-lock";
+export type { LockWaitOptions } from "./writes/lock-dialect";
+export type { AdvisoryLockKey } from "./writes/advisory-key";
 
 ensureInstalled();
