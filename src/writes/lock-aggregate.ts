@@ -72,7 +72,9 @@ export async function lockAggregate<T extends ObjectLiteral>(
       return (await query.getRawOne()) !== undefined;
     });
     if (!found) return null;
-    return queryRunner.manager.findOne<T>(metadata.target, { where: where as FindOptionsWhere<T>, relations: relations as FindOptionsRelations<T> });
+    // find(), not findOne(): with joined relations findOne() adds a query to pick the first root; the key already does.
+    const [loaded] = await queryRunner.manager.find<T>(metadata.target, { where: where as FindOptionsWhere<T>, relations: relations as FindOptionsRelations<T> });
+    return loaded ?? null;
   });
 }
 

@@ -46,6 +46,8 @@ export class Booking {
 export class Setting {
   @PrimaryColumn("varchar") name!: string;
   @Column("varchar") value!: string;
+  /** A second unique key. */
+  @Column("varchar", { unique: true, nullable: true }) alias!: string | null;
   @VersionColumn() version!: number;
 }
 
