@@ -194,8 +194,9 @@ export class ConditionNotMetError extends OccError implements ConditionNotMetDet
 
 /**
  * A row lock or advisory lock was not granted in time: another transaction holds it and
- * `nowait` or `timeoutMs` said not to wait (longer). Nothing was locked; on PostgreSQL the
- * transaction can no longer be used, so let it roll back and try again later.
+ * `nowait` or `timeoutMs` (or the database's own lock wait limit) said not to wait longer. Nothing
+ * was locked; on PostgreSQL the transaction can no longer be used, so let it roll back and try
+ * again later.
  *
  * @example
  * await dataSource.transaction(async (manager) => {
@@ -206,11 +207,12 @@ export class LockTimeoutError extends OccError {
   constructor(
     /** What was being locked, e.g. `Order#7` or `advisory lock "cart:ada"`. */
     readonly lockName: string,
-    /** The wait allowed in milliseconds; 0 for `nowait`. */
-    readonly timeoutMs: number,
+    /** The wait allowed in milliseconds; 0 for `nowait`; `null` when the database's own limit ran out. */
+    readonly timeoutMs: number | null,
     options?: { cause?: unknown },
   ) {
-    super(`${lockName}: lock not acquired ${timeoutMs === 0 ? "(nowait)" : `within ${timeoutMs} ms`}: another transaction holds it`, options);
+    const wait = timeoutMs === null ? "within the database's lock wait limit" : timeoutMs === 0 ? "(nowait)" : `within ${timeoutMs} ms`;
+    super(`${lockName}: lock not acquired ${wait}: another transaction holds it`, options);
   }
 }
 

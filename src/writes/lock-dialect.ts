@@ -57,7 +57,8 @@ export function isLockNotGranted(dialect: LockDialect, error: unknown): boolean 
   const code = driverError?.code;
   if (dialect === "postgres") return code === "55P03"; // lock_not_available: lock_timeout and NOWAIT
   if (dialect === "mysql") return driverError?.errno === 1205 || driverError?.errno === 3572; // lock wait timeout / NOWAIT (MySQL 8)
-  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
+  // SQLITE_BUSY only: SQLITE_BUSY_SNAPSHOT means the transaction read before locking, not that it waited.
+  return code === "SQLITE_BUSY";
 }
 
 /**
@@ -82,7 +83,7 @@ export async function acquireWithin<T>(
     // A failed statement aborts a PostgreSQL transaction: nothing more can be sent, and
     // set_config(…, true) ends with it anyway.
     if (dialect !== "postgres") await restore?.();
-    if (isLockNotGranted(dialect, error)) throw new LockTimeoutError(lockName, wait.timeoutMs ?? 0, { cause: error });
+    if (isLockNotGranted(dialect, error)) throw new LockTimeoutError(lockName, wait.timeoutMs ?? null, { cause: error });
     throw error;
   }
   await restore?.();

@@ -76,7 +76,7 @@ async function withMysqlLock<T>(
     const [{ acquired }] = (await runLibraryWrite(() => queryRunner.query("SELECT GET_LOCK(?, ?) AS acquired", [name, seconds]))) as Array<{
       acquired: number | string | null;
     }>;
-    if (Number(acquired) !== 1) throw new LockTimeoutError(lockName, wait.timeoutMs ?? 0); // 0: timed out, NULL: error
+    if (Number(acquired) !== 1) throw new LockTimeoutError(lockName, wait.timeoutMs ?? null); // 0: timed out, NULL: error
     let outcome: { value: T } | { error: unknown };
     try {
       outcome = { value: await inTransaction(queryRunner, fn) };

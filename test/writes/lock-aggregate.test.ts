@@ -156,6 +156,34 @@ eachDriver(undefined, { mariadb: true })("lockAggregate on %s", (driver) => {
       }
     });
 
+    it("reports the database's own lock wait limit running out as LockTimeoutError too", async () => {
+      const { id } = await newOrder();
+      const held = await holdLock(id);
+      const [limit, restore] =
+        driver === "postgres"
+          ? ["SET LOCAL lock_timeout = '200ms'", undefined]
+          : driver === "mariadb"
+            ? ["SET SESSION innodb_lock_wait_timeout = 1", "SET SESSION innodb_lock_wait_timeout = 50"]
+            : ["PRAGMA busy_timeout = 200", "PRAGMA busy_timeout = 10000"];
+      try {
+        const error = await db.dataSource
+          .transaction(async (manager) => {
+            const before = await waitSetting(manager);
+            await manager.query(limit);
+            const failure = await lockAggregate(manager, Order, id).catch((e: unknown) => e);
+            if (restore) await manager.query(restore);
+            if (restore) expect(await waitSetting(manager)).toEqual(before);
+            throw failure;
+          })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(LockTimeoutError);
+        expect(error).toMatchObject({ timeoutMs: null });
+        expect((error as Error).message).toBe(`Order#${id}: lock not acquired within the database's lock wait limit: another transaction holds it`);
+      } finally {
+        await held.release();
+      }
+    });
+
     it("takes the lock once it is released within the timeout, and leaves the session's limit as it was", async () => {
       const { id } = await newOrder();
       const held = await holdLock(id);
