@@ -10,6 +10,9 @@ const OPERATION = "lockAggregate";
 
 export type LockAggregateOptions = LockWaitOptions;
 
+/** A root's primary key: its value when it has one column (`7`), otherwise an object (`{ tenant, sku }`). */
+export type PrimaryKeyInput = string | number | bigint | Date | ObjectLiteral;
+
 /**
  * Pessimistic locking of a whole aggregate through its root, inside the caller's transaction:
  * locks the root row (`SELECT … FOR UPDATE` on PostgreSQL and MariaDB; on SQLite the database's
@@ -38,7 +41,7 @@ export type LockAggregateOptions = LockWaitOptions;
 export async function lockAggregate<T extends ObjectLiteral>(
   manager: EntityManager,
   root: EntityTarget<T>,
-  primaryKey: unknown,
+  primaryKey: PrimaryKeyInput,
   options?: LockAggregateOptions,
 ): Promise<T | null> {
   const metadata = manager.dataSource.getMetadata(root);

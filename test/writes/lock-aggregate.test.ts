@@ -90,8 +90,8 @@ eachDriver(undefined, { mariadb: true })("lockAggregate on %s", (driver) => {
 
   describe("bad input: a typed error, nothing sent", () => {
     const cases: Array<[string, (manager: EntityManager) => Promise<unknown>]> = [
-      ["an undefined key", (m) => lockAggregate(m, Order, undefined)],
-      ["a null key", (m) => lockAggregate(m, Order, null)],
+      ["an undefined key", (m) => lockAggregate(m, Order, undefined as never)],
+      ["a null key", (m) => lockAggregate(m, Order, null as never)],
       ["NaN", (m) => lockAggregate(m, Order, Number.NaN)],
       ["an object key without the primary column", (m) => lockAggregate(m, Order, { customer: "ada" })],
       ["an object key with more than the primary key", (m) => lockAggregate(m, Order, { id: 1, customer: "ada" })],
