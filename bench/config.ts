@@ -4,6 +4,8 @@ export interface BenchConfig {
   singleSave: { rounds: number; opsPerSample: number };
   aggregate: { rounds: number; opsPerSample: (lines: number) => number; lineCounts: number[] };
   contention: { rounds: number; seconds: number; workers: number[]; rows: number[]; poolSize: number; retries: number };
+  /** Scenario 6 (updateIf): rounds and seconds per method and setting; workers, rows and pool from `contention`. */
+  calculatedUpdate: { rounds: number; seconds: number };
   memory: { entities: number; batch: number; repeats: number };
 }
 
@@ -14,6 +16,7 @@ export function configFor(quick: boolean): BenchConfig {
         singleSave: { rounds: 12, opsPerSample: 25 },
         aggregate: { rounds: 6, opsPerSample: (lines) => (lines >= 100 ? 3 : 10), lineCounts: [1, 10, 100] },
         contention: { rounds: 2, seconds: 0.6, workers: [8, 32], rows: [1, 100], poolSize: 16, retries: 10 },
+        calculatedUpdate: { rounds: 2, seconds: 0.5 },
         memory: { entities: 10_000, batch: 1000, repeats: 1 },
       }
     : {
@@ -21,6 +24,7 @@ export function configFor(quick: boolean): BenchConfig {
         singleSave: { rounds: 80, opsPerSample: 40 },
         aggregate: { rounds: 20, opsPerSample: (lines) => (lines >= 100 ? 5 : 20), lineCounts: [1, 10, 100] },
         contention: { rounds: 3, seconds: 2, workers: [8, 32], rows: [1, 100], poolSize: 16, retries: 10 },
+        calculatedUpdate: { rounds: 3, seconds: 1 },
         memory: { entities: 100_000, batch: 1000, repeats: 2 },
       };
 }

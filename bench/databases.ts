@@ -9,14 +9,14 @@ import { benchEntities } from "./entities";
 import { progress } from "./progress";
 import { StatementCounter } from "./statement-counter";
 
-export type DriverName = "postgres" | "sqlite";
+export type DriverName = "postgres" | "sqlite" | "mariadb";
 
 /** One fresh database for the run, with a counting DataSource over the bench entities. */
 export interface BenchDatabase {
   driver: DriverName;
   dataSource: DataSource;
   counter: StatementCounter;
-  /** postgres: the connection URL of the fresh database; sqlite: the file path. */
+  /** postgres, mariadb: the connection URL of the fresh database; sqlite: the file path. */
   location: string;
   /** The server's or library's version string. */
   version: string;
@@ -79,6 +79,24 @@ export async function openSqlite(): Promise<BenchDatabase> {
   const version = (probe.prepare("select sqlite_version() as v").get() as { v: string }).v;
   probe.close();
   return finish("sqlite", base, file, `SQLite ${version} (better-sqlite3, WAL file)`, async () => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** A fresh database on the MariaDB server of `serverUrl` (MARIADB_URL), for the scenarios that compare databases. */
+export async function openMariadb(serverUrl: string): Promise<BenchDatabase> {
+  const name = `occ_bench_${randomBytes(4).toString("hex")}`;
+  const mysql = await import("mysql2/promise");
+  const admin = await mysql.createConnection(serverUrl);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const [[{ version }]] = (await admin.query("SELECT VERSION() AS version")) as unknown as [[{ version: string }]];
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const base = { type: "mariadb", url: url.toString(), entities: benchEntities } as DataSourceOptions;
+  return finish("mariadb", base, url.toString(), `MariaDB ${version}`, async () => {
+    const client = await mysql.createConnection(serverUrl);
+    await client.query(`DROP DATABASE IF EXISTS ${name}`);
+    await client.end();
+  });
 }
 
 async function finish(

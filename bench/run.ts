@@ -12,13 +12,18 @@ import { machineInfo } from "./machine";
 import { progress } from "./progress";
 import { renderTargets, type Section } from "./report";
 import { aggregateSave } from "./scenarios/aggregate-save";
+import { calculatedUpdates } from "./scenarios/calculated-update";
 import { contendedCounter } from "./scenarios/contended-counter";
 import { memory } from "./scenarios/memory";
 import { singleSave } from "./scenarios/single-save";
 import { statementsPerOperation } from "./scenarios/statements";
 
-/** A failed scenario is reported as such, and the others still run. */
-async function attempt(title: string, scenario: () => Promise<Section>): Promise<Section> {
+/** `--only=<text>`: run only the scenarios whose title contains it, e.g. `--only=updateIf`. */
+const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).toLowerCase();
+
+/** A failed scenario is reported as such, and the others still run; one left out by --only is undefined. */
+async function attempt(title: string, scenario: () => Promise<Section>): Promise<Section | undefined> {
+  if (only && !title.toLowerCase().includes(only)) return undefined;
   try {
     return await scenario();
   } catch (error) {
@@ -36,7 +41,7 @@ async function main(): Promise<void> {
 
   const server = await startPostgres();
   const databases: BenchDatabase[] = [];
-  const sections: Section[] = [];
+  const sections: Array<Section | undefined> = [];
   try {
     databases.push(await openPostgres(server.url), await openSqlite());
     for (const db of databases) sections.push(await attempt(`1. Single save — ${db.driver}`, () => singleSave(db, config)));
@@ -44,11 +49,13 @@ async function main(): Promise<void> {
     for (const db of databases) sections.push(await attempt(`3. Aggregate save — ${db.driver}`, () => aggregateSave(db, config)));
     sections.push(await attempt("4. Contended counter — PostgreSQL", () => contendedCounter(databases[0], config)));
     sections.push(await attempt("5. Memory — peak RSS", () => memory(config)));
+    sections.push(...(await calculatedUpdates(databases, config, attempt)));
   } finally {
     for (const db of databases) await db.close();
     await server.stop();
   }
 
+  const ran = sections.filter((section): section is Section => section !== undefined);
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const date = new Date().toISOString().slice(0, 10);
   const report = [
@@ -62,15 +69,15 @@ async function main(): Promise<void> {
     "",
     "## Targets",
     "",
-    renderTargets(sections.flatMap((section) => section.targets)),
+    renderTargets(ran.flatMap((section) => section.targets)),
     "",
-    ...sections.flatMap((section) => [`## ${section.title}`, "", section.body, ""]),
+    ...ran.flatMap((section) => [`## ${section.title}`, "", section.body, ""]),
   ].join("\n");
 
   process.stdout.write(`${report}\n`);
   const directory = resolve(__dirname, "../../bench/results");
   mkdirSync(directory, { recursive: true });
-  const file = join(directory, `${date}${quick ? "-quick" : ""}.md`);
+  const file = join(directory, `${date}${only ? `-only-${only.replace(/[^a-z0-9]+/g, "-")}` : ""}${quick ? "-quick" : ""}.md`);
   writeFileSync(file, `${report}\n`);
   progress(`wrote ${file}`);
 }

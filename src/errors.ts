@@ -133,6 +133,89 @@ export class UnguardedWriteError extends OccError {
   }
 }
 
+/** Which conditional write matched the wrong number of rows. */
+export type ConditionalOperation = "updateIf" | "insertOnce";
+
+export interface ConditionNotMetDetails {
+  entityName: string;
+  operation: ConditionalOperation;
+  /** The `where` the caller passed (find-where syntax, operators included), as given. */
+  criteria: Readonly<Record<string, unknown>>;
+  /** Rows the statement matched (0 unless `expectedRows` asked for an exact count). */
+  matchedRows: number;
+  /** The exact count asked for with `expectedRows`; `undefined` means "at least one". */
+  expectedRows: number | undefined;
+  /**
+   * Whether a row matching the criteria's identifying part exists (the primary key when the
+   * criteria hold all of it, otherwise their plain-value fields), read only on this failure path;
+   * `null` when the criteria have no plain-value field to look a row up by.
+   */
+  rowExists: boolean | null;
+}
+
+/**
+ * A conditional write matched a different number of rows than required: for `updateIf`, no row
+ * (or not exactly `expectedRows`) satisfied its `where`, e.g. a withdrawal from a balance that is
+ * too small. Nothing was written. `rowExists` tells "the condition is false" apart from "there is
+ * no such row".
+ *
+ * @example
+ * try {
+ *   await updateIf(wallets, { id, balance: MoreThanOrEqual(100) }, { balance: decrement(100) });
+ * } catch (error) {
+ *   if (error instanceof ConditionNotMetError && error.rowExists) return reply.status(409).send("insufficient funds");
+ *   throw error;
+ * }
+ */
+export class ConditionNotMetError extends OccError implements ConditionNotMetDetails {
+  readonly entityName: string;
+  readonly operation: ConditionalOperation;
+  readonly criteria: Readonly<Record<string, unknown>>;
+  readonly matchedRows: number;
+  readonly expectedRows: number | undefined;
+  readonly rowExists: boolean | null;
+
+  constructor(details: ConditionNotMetDetails) {
+    super(ConditionNotMetError.describe(details));
+    this.entityName = details.entityName;
+    this.operation = details.operation;
+    this.criteria = details.criteria;
+    this.matchedRows = details.matchedRows;
+    this.expectedRows = details.expectedRows;
+    this.rowExists = details.rowExists;
+  }
+
+  private static describe(d: ConditionNotMetDetails): string {
+    const expected = d.expectedRows === undefined ? "at least 1" : `exactly ${d.expectedRows}`;
+    const exists = d.rowExists === null ? "" : d.rowExists ? "; the row exists" : "; no such row";
+    return `${d.entityName}: ${d.operation} condition not met: ${d.matchedRows} rows matched ${describeCriteria(d.criteria)}, expected ${expected}${exists}`;
+  }
+}
+
+/**
+ * A row lock or advisory lock was not granted in time: another transaction holds it and
+ * `nowait` or `timeoutMs` (or the database's own lock wait limit) said not to wait longer. Nothing
+ * was locked; on PostgreSQL the transaction can no longer be used, so let it roll back and try
+ * again later.
+ *
+ * @example
+ * await dataSource.transaction(async (manager) => {
+ *   const order = await lockAggregate(manager, Order, 7, { timeoutMs: 500 }); // LockTimeoutError after 0.5 s
+ * });
+ */
+export class LockTimeoutError extends OccError {
+  constructor(
+    /** What was being locked, e.g. `Order#7` or `advisory lock "cart:ada"`. */
+    readonly lockName: string,
+    /** The wait allowed in milliseconds; 0 for `nowait`; `null` when the database's own limit ran out. */
+    readonly timeoutMs: number | null,
+    options?: { cause?: unknown },
+  ) {
+    const wait = timeoutMs === null ? "within the database's lock wait limit" : timeoutMs === 0 ? "(nowait)" : `within ${timeoutMs} ms`;
+    super(`${lockName}: lock not acquired ${wait}: another transaction holds it`, options);
+  }
+}
+
 /**
  * On a DataSource whose driver shares one connection (SQLite), a write waited longer than the
  * DataSource's `timeout` for another transaction on that connection to end — the in-process twin
@@ -172,6 +255,21 @@ export function formatPrimaryKey(primaryKey: Record<string, unknown>): string {
   return `(${Object.entries(primaryKey)
     .map(([key, value]) => `${key}=${String(value)}`)
     .join(", ")})`;
+}
+
+/** `{ id: 7, balance: moreThanOrEqual(100) }`: find-where criteria for a message. */
+function describeCriteria(criteria: Readonly<Record<string, unknown>>): string {
+  const describe = (value: unknown): string => {
+    if (value instanceof Date) return value.toISOString();
+    if (typeof value === "object" && value !== null) {
+      const operator = value as { "@instanceof"?: unknown; type?: unknown; value?: unknown };
+      if (operator["@instanceof"] === Symbol.for("FindOperator")) return `${String(operator.type)}(${describe(operator.value)})`;
+      if (Array.isArray(value)) return `[${value.map(describe).join(", ")}]`;
+      return `{ ${Object.entries(value).map(([key, inner]) => `${key}: ${describe(inner)}`).join(", ")} }`;
+    }
+    return typeof value === "string" ? JSON.stringify(value) : String(value);
+  };
+  return `where ${describe(criteria)}`;
 }
 
 function describeValue(value: unknown): string {

@@ -17,9 +17,13 @@ export {
   TransactionRequiredError,
   UnguardedWriteError,
   SharedConnectionBusyError,
+  ConditionNotMetError,
+  LockTimeoutError,
   isStaleDataError,
   type StaleOperation,
   type StaleDataDetails,
+  type ConditionalOperation,
+  type ConditionNotMetDetails,
 } from "./errors";
 export { parseVersion, isVersionNumber } from "./version-value";
 export { uncheckedMemberWrite } from "./unchecked-member-write";
@@ -31,5 +35,13 @@ export {
   isSqliteBusy,
   type OptimisticRetryOptions,
 } from "./retry";
+
+export { updateIf, type UpdateIfChanges, type UpdateIfOptions, type UpdateIfResult } from "./writes/update-if";
+export { increment, decrement, CalculatedChange } from "./writes/calculated-change";
+export { insertOnce, type InsertOnceOptions, type InsertOnceResult } from "./writes/insert-once";
+export { lockAggregate, type LockAggregateOptions, type PrimaryKeyInput } from "./writes/lock-aggregate";
+export { withAdvisoryLock, type WithAdvisoryLockOptions } from "./writes/with-advisory-lock";
+export type { LockWaitOptions } from "./writes/lock-dialect";
+export type { AdvisoryLockKey } from "./writes/advisory-key";
 
 ensureInstalled();

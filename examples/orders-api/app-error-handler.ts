@@ -1,10 +1,13 @@
 import type { ErrorRequestHandler } from "express";
+import { LockTimeoutError } from "typeorm-occ";
 import { problemDetails, sendProblem } from "typeorm-occ/http";
 import { OrderNotFoundError } from "./order-not-found-error";
+import { OrderStateError } from "./order-state-error";
 import { ValidationError } from "./validation-error";
 
 /**
- * The app's own errors as problem details: unknown order → 404, invalid body → 422, and the
+ * The app's own errors as problem details: unknown order → 404, invalid body → 422, an order in
+ * the wrong state → 409, an order another request kept locked too long → 503 with Retry-After, and the
  * client errors Express's JSON parser raises (malformed JSON → 400, too large → 413, …) with
  * their own status. typeorm-occ's errors go on to `occErrorHandler()`.
  *
@@ -14,6 +17,11 @@ import { ValidationError } from "./validation-error";
 export const appErrorHandler: ErrorRequestHandler = (error, _req, res, next) => {
   if (res.headersSent) return next(error);
   if (error instanceof OrderNotFoundError) return sendProblem(res, problemDetails({ status: 404, detail: error.message }));
+  if (error instanceof OrderStateError) return sendProblem(res, problemDetails({ status: 409, detail: error.message }));
+  if (error instanceof LockTimeoutError) {
+    res.setHeader("Retry-After", "1");
+    return sendProblem(res, problemDetails({ status: 503, detail: "the order is busy with another request, try again" }));
+  }
   if (error instanceof ValidationError) {
     return sendProblem(res, problemDetails({ status: 422, detail: "the request body is not a valid order change", extensions: { errors: error.problems } }));
   }

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { DataSource } from "typeorm";
 import { etagFor, occErrorHandler, parseIfMatch, problemDetails, sendProblem } from "typeorm-occ/http";
 import { appErrorHandler, lastResortHandler } from "./app-error-handler";
-import { OrderCommands } from "./order-commands";
+import { OrderCommands, type OrderCommandsOptions } from "./order-commands";
 import { parseOrderInput, parsePatch } from "./order-input";
 import { orderJson } from "./order-json";
 import type { Order } from "./order.entity";
@@ -15,12 +15,14 @@ import type { Order } from "./order.entity";
  * - `PATCH /orders/:id`, `PUT /orders/:id`, `DELETE /orders/:id` need `If-Match` with that ETag:
  *   missing → 428, malformed → 400, stale → 412, unknown order → 404, invalid body → 422 (400 for
  *   unreadable JSON, 415 when not JSON); every error is `application/problem+json`.
+ * - `POST /orders/:id/checkout` places an open order under a lock of the order (`lockAggregate`):
+ *   concurrent checkouts run one after another, one wins, the rest get 409; `If-Match` optional.
  *
  * @example
  * const server = createApp(dataSource).listen(3000);
  */
-export function createApp(dataSource: DataSource): express.Express {
-  const commands = new OrderCommands(dataSource);
+export function createApp(dataSource: DataSource, options: OrderCommandsOptions = {}): express.Express {
+  const commands = new OrderCommands(dataSource, options);
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false); // ETags come from the order's version, never from hashing the body
@@ -50,6 +52,11 @@ export function createApp(dataSource: DataSource): express.Express {
   app.put("/orders/:id", requireJson, body, async (req, res) => {
     const expected = parseIfMatch(req.headers["if-match"]);
     reply(res, await commands.replace(orderId(req), expected, parseOrderInput(req.body, { allowLineIds: true, requireStatus: true })));
+  });
+
+  app.post("/orders/:id/checkout", async (req, res) => {
+    const ifMatch = req.headers["if-match"];
+    reply(res, await commands.checkout(orderId(req), ifMatch === undefined ? undefined : parseIfMatch(ifMatch)));
   });
 
   app.delete("/orders/:id", async (req, res) => {

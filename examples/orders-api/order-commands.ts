@@ -1,9 +1,15 @@
 import type { DataSource } from "typeorm";
-import { StaleDataError } from "typeorm-occ";
+import { StaleDataError, lockAggregate } from "typeorm-occ";
 import { OrderLine } from "./order-line.entity";
 import type { LineInput, OrderInput, OrderPatch } from "./order-input";
 import { OrderNotFoundError } from "./order-not-found-error";
+import { OrderStateError } from "./order-state-error";
 import { Order } from "./order.entity";
+
+export interface OrderCommandsOptions {
+  /** How long a checkout waits for another request working on the same order. Defaults to 5000. */
+  checkoutLockTimeoutMs?: number;
+}
 import { ValidationError } from "./validation-error";
 
 /**
@@ -17,16 +23,17 @@ import { ValidationError } from "./validation-error";
  * const order = await commands.patch("7", 3, { customer: "Ada" });
  */
 export class OrderCommands {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: OrderCommandsOptions = {},
+  ) {}
 
   private get orders() {
     return this.dataSource.getRepository(Order);
   }
 
   async find(id: string): Promise<Order> {
-    const numeric = /^[1-9][0-9]{0,9}$/.test(id) ? Number(id) : Number.NaN;
-    if (!(numeric <= 2_147_483_647)) throw new OrderNotFoundError(id);
-    const order = await this.orders.findOne({ where: { id: numeric }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+    const order = await this.orders.findOne({ where: { id: orderIdOf(id) }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
     if (!order) throw new OrderNotFoundError(id);
     return order;
   }
@@ -63,6 +70,28 @@ export class OrderCommands {
     return this.orders.save(order);
   }
 
+  /**
+   * Places an open order. Many requests may try at once (double clicks, a retrying client, a
+   * concurrent edit): the order is locked first, so they run one after another, each deciding on
+   * the order as the previous one left it — exactly one places it, the others get
+   * {@link OrderStateError} — and no request fails with a version conflict it could not avoid. An
+   * `If-Match` version, when given, must still be current.
+   */
+  async checkout(id: string, expectedVersion: number | undefined): Promise<Order> {
+    const numeric = orderIdOf(id);
+    return this.dataSource.transaction(async (manager) => {
+      const order = await lockAggregate(manager, Order, numeric, { timeoutMs: this.options.checkoutLockTimeoutMs ?? 5000 });
+      if (!order) throw new OrderNotFoundError(id);
+      if (expectedVersion !== undefined && order.version !== expectedVersion) throw staleOrder(order, expectedVersion, "update");
+      if (order.status !== "open") throw new OrderStateError(order.id, `is ${order.status}: only open orders can be checked out`);
+      if (order.lines.length === 0) throw new OrderStateError(order.id, "has no lines: there is nothing to check out");
+      order.status = "placed";
+      await manager.save(order); // the version moves by 1; nobody could change the order in between
+      order.lines.sort((a, b) => a.id - b.id);
+      return order;
+    });
+  }
+
   async remove(id: string, expectedVersion: number): Promise<void> {
     const order = await this.loadAt(id, expectedVersion, "delete");
     await this.orders.remove(order);
@@ -71,19 +100,21 @@ export class OrderCommands {
   /** Loads the order and makes the client's version the one the save will check. */
   private async loadAt(id: string, expectedVersion: number, operation: "update" | "delete" = "update"): Promise<Order> {
     const order = await this.find(id);
-    if (order.version !== expectedVersion) {
-      throw new StaleDataError({
-        entityName: "Order",
-        primaryKey: { id: order.id },
-        expectedVersion,
-        actualVersion: order.version,
-        operation,
-        entity: order,
-      });
-    }
+    if (order.version !== expectedVersion) throw staleOrder(order, expectedVersion, operation);
     order.version = expectedVersion;
     return order;
   }
+}
+
+/** The `:id` of a route as an order id; anything that is not one is an order that does not exist. */
+function orderIdOf(id: string): number {
+  const numeric = /^[1-9][0-9]{0,9}$/.test(id) ? Number(id) : Number.NaN;
+  if (!(numeric <= 2_147_483_647)) throw new OrderNotFoundError(id);
+  return numeric;
+}
+
+function staleOrder(order: Order, expectedVersion: number, operation: "update" | "delete"): StaleDataError {
+  return new StaleDataError({ entityName: "Order", primaryKey: { id: order.id }, expectedVersion, actualVersion: order.version, operation, entity: order });
 }
 
 function newLine(input: LineInput): OrderLine {

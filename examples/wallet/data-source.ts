@@ -3,7 +3,11 @@ import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataSource } from "typeorm";
+import { Deposit } from "./deposit.entity";
 import { Wallet } from "./wallet.entity";
+
+/** The entities the wallet example needs, for tests that bring their own DataSource. */
+export const walletEntities = [Wallet, Deposit];
 
 /**
  * The example's database: PostgreSQL when `DATABASE_URL` is set, otherwise an embedded SQLite file
@@ -15,7 +19,7 @@ import { Wallet } from "./wallet.entity";
 export function createWalletDataSource(): DataSource {
   const url = process.env.DATABASE_URL;
   if (url) {
-    return new DataSource({ type: "postgres", url, entities: [Wallet], synchronize: true });
+    return new DataSource({ type: "postgres", url, entities: walletEntities, synchronize: true });
   }
   const dir = join(tmpdir(), "typeorm-occ-examples");
   mkdirSync(dir, { recursive: true });
@@ -23,7 +27,7 @@ export function createWalletDataSource(): DataSource {
     type: "better-sqlite3",
     database: join(dir, "wallet.sqlite"),
     enableWAL: true,
-    entities: [Wallet],
+    entities: walletEntities,
     synchronize: true,
   });
 }

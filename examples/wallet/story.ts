@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { isStaleDataError, withOptimisticRetry } from "typeorm-occ";
+import { depositOnce, withdraw } from "./wallet-commands";
 import { InsufficientFundsError, decrease, formatMoney, increase } from "./wallet-operations";
 import { Wallet } from "./wallet.entity";
 
@@ -15,12 +16,18 @@ export interface WalletStoryResult {
   staleMessage: string;
   /** How many times withOptimisticRetry ran Bob's deposit again. */
   retries: number;
+  /** How many of the two racing guarded withdrawals went through. */
+  racingWithdrawalsApplied: number;
+  /** How many times the twice-sent deposit was applied. */
+  repeatedDepositApplied: number;
 }
 
 /**
  * The lost-update story, told step by step through `log`: Alice and Bob load the same wallet,
  * Alice saves first, Bob's save is refused with StaleDataError instead of silently overwriting
  * Alice's deposit, Bob reloads and retries, and `withOptimisticRetry` does the same automatically.
+ * Then two racing guarded withdrawals (`updateIf`: only one can take the money) and a deposit sent
+ * twice with one idempotency key (`insertOnce`: applied once).
  *
  * @example
  * const result = await runWalletStory(dataSource, console.log);
@@ -102,10 +109,38 @@ export async function runWalletStory(dataSource: DataSource, log: (line: string)
     log(`   refused at once: ${error.message}`);
   }
 
+  log(`8. Alice and Bob each withdraw ${formatMoney(100_00, "EUR")} at the same moment, with a guarded withdrawal (one conditional UPDATE):`);
+  const racing = await Promise.allSettled([withdraw(dataSource, created.id, 100_00), withdraw(dataSource, created.id, 100_00)]);
+  let racingWithdrawalsApplied = 0;
+  for (const [i, outcome] of racing.entries()) {
+    const who = i === 0 ? "Alice" : "Bob";
+    if (outcome.status === "fulfilled") {
+      racingWithdrawalsApplied++;
+      acknowledged -= 100_00;
+      log(`   ${who}'s withdrawal went through`);
+    } else if (outcome.reason instanceof InsufficientFundsError) {
+      log(`   ${who}'s withdrawal was refused by the database: ${outcome.reason.message}`);
+    } else {
+      throw outcome.reason;
+    }
+  }
+  log(`   balance now ${show(await wallets.findOneByOrFail({ id: created.id }))}: the money could only be taken once`);
+
+  log(`9. Bob deposits ${formatMoney(20_00, "EUR")}; his app times out and sends the same request (idempotency key) again:`);
+  let repeatedDepositApplied = 0;
+  for (const attempt of ["first", "repeated"]) {
+    const { applied, deposit } = await depositOnce(dataSource, created.id, 20_00, `deposit-${created.id}-1`);
+    if (applied) {
+      repeatedDepositApplied++;
+      acknowledged += 20_00;
+    }
+    log(`   ${attempt} request: ${applied ? "applied" : "already recorded, nothing changed"} (deposit #${deposit.id})`);
+  }
+
   const final = await wallets.findOneByOrFail({ id: created.id });
   const verdict = final.balance === acknowledged ? "nothing was lost" : "MONEY WAS LOST";
   log(
-    `8. Final balance ${show(final)}; acknowledged changes add up to ${formatMoney(acknowledged, final.currency)}: ${verdict}.`,
+    `10. Final balance ${show(final)}; acknowledged changes add up to ${formatMoney(acknowledged, final.currency)}: ${verdict}.`,
   );
   return {
     walletId: final.id,
@@ -114,5 +149,7 @@ export async function runWalletStory(dataSource: DataSource, log: (line: string)
     finalVersion: final.version,
     staleMessage,
     retries,
+    racingWithdrawalsApplied,
+    repeatedDepositApplied,
   };
 }

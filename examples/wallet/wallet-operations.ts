@@ -15,7 +15,8 @@ export class InsufficientFundsError extends Error {
   }
 }
 
-function assertAmount(amount: number): void {
+/** Amounts are positive whole cents; anything else is a programming error. */
+export function assertAmount(amount: number): void {
   if (!Number.isSafeInteger(amount) || amount <= 0) {
     throw new RangeError(`amount must be a positive whole number of cents, got ${amount}`);
   }

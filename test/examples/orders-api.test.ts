@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { lockAggregate } from "typeorm-occ";
 import { createApp } from "../../examples/orders-api/app";
 import { orderEntities } from "../../examples/orders-api/data-source";
 import { OrderLine } from "../../examples/orders-api/order-line.entity";
@@ -23,7 +24,7 @@ interface Reply {
   json: Record<string, any>;
 }
 
-describe.each(enabledDrivers())("orders API over HTTP on %s", (driver) => {
+describe.each(enabledDrivers({ mariadb: true }))("orders API over HTTP on %s", (driver) => {
   let db: TestDatabase;
   let server: Server;
   let base: string;
@@ -257,5 +258,76 @@ describe.each(enabledDrivers())("orders API over HTTP on %s", (driver) => {
     expect(statuses.filter((status) => status === 412)).toHaveLength(7);
     const winner = replies[statuses.indexOf(200)];
     expect(await stored(id)).toMatchObject({ customer: winner.json.customer, version: 2 });
+  });
+
+  describe("POST /orders/:id/checkout (lockAggregate)", () => {
+    const checkout = (id: number, ifMatch?: string) => call(`/orders/${id}/checkout`, { method: "POST", ifMatch });
+
+    it("places an open order once and moves its ETag; a second checkout is a 409", async () => {
+      const created = await createOrder();
+      const placed = await checkout(created.json.id);
+      expect(placed.status).toBe(200);
+      expect(placed.etag).toBe('"2"');
+      expect(placed.json).toMatchObject({ status: "placed", version: 2, lines: [{ sku: "PEN-1" }, { sku: "INK-2" }] });
+      expectProblem(await checkout(created.json.id), 409);
+      expect(await stored(created.json.id)).toMatchObject({ status: "placed", version: 2 });
+    });
+
+    it("checks If-Match when given, and answers 404 / 409 for unknown and empty orders", async () => {
+      const created = await createOrder();
+      expectProblem(await checkout(created.json.id, '"7"'), 412);
+      expectProblem(await checkout(created.json.id, "*"), 400);
+      expect((await checkout(created.json.id, '"1"')).status).toBe(200);
+      expectProblem(await checkout(999999), 404);
+      expectProblem(await call("/orders/abc/checkout", { method: "POST" }), 404);
+      const empty = await call("/orders", { method: "POST", body: { customer: "Ada", lines: [] } });
+      expectProblem(await checkout(empty.json.id), 409);
+      expect(await stored(empty.json.id)).toMatchObject({ status: "open", version: 1 });
+    });
+
+    it("lets exactly one of many concurrent checkouts place the order, and none fail on a version conflict", async () => {
+      for (let round = 0; round < 3; round++) {
+        const created = await createOrder();
+        const id = created.json.id;
+        const [pen] = created.json.lines;
+        const [edit, ...checkouts] = await Promise.all([
+          call(`/orders/${id}`, { method: "PATCH", ifMatch: '"1"', body: { lines: { change: [{ id: pen.id, quantity: 7 }] } } }),
+          ...Array.from({ length: 6 }, () => checkout(id)),
+        ]);
+        const statuses = checkouts.map((reply) => reply.status);
+        expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+        expect(statuses.filter((status) => status === 409)).toHaveLength(5);
+        expect([200, 412]).toContain(edit.status);
+        const order = await stored(id);
+        expect(order.status).toBe("placed");
+        // The edit either came first (and is in the placed order) or found the order moved on.
+        expect(order.version).toBe(edit.status === 200 ? 3 : 2);
+        expect(order.lines[0].quantity).toBe(edit.status === 200 ? 7 : 1);
+      }
+    });
+
+    if (driver !== "sqlite") {
+      // One process cannot hold SQLite's write lock on one connection while another waits for it.
+      it("waits for another request's lock, and answers 503 with Retry-After when it waits too long", async () => {
+        const created = await createOrder();
+        const holder = await db.open();
+        const busyServer = await new Promise<Server>((resolve) => {
+          const listening = createApp(db.dataSource, { checkoutLockTimeoutMs: 300 }).listen(0, "127.0.0.1", () => resolve(listening));
+        });
+        try {
+          const runner = holder.createQueryRunner();
+          await runner.startTransaction();
+          await lockAggregate(runner.manager, Order, created.json.id);
+          const busy = await fetch(`http://127.0.0.1:${(busyServer.address() as AddressInfo).port}/orders/${created.json.id}/checkout`, { method: "POST" });
+          expect(busy.status).toBe(503);
+          expect(busy.headers.get("retry-after")).toBe("1");
+          setTimeout(() => void runner.rollbackTransaction().then(() => runner.release()), 300);
+          expect((await checkout(created.json.id)).status).toBe(200); // the default app waits up to 5 s
+        } finally {
+          await new Promise((resolve) => busyServer.close(resolve));
+          await holder.destroy();
+        }
+      });
+    }
   });
 });

@@ -135,6 +135,46 @@ describe("README snippets", () => {
     expect(await dataSource.getRepository(Wallet).findOneByOrFail({ id })).toMatchObject({ balance: 1120, version: 4 });
   });
 
+  describe("choosing a remedy", () => {
+    it("1. updateIf: the withdrawal goes through, the one the balance cannot cover is refused", async () => {
+      const { Wallet, dataSource, id } = wallet;
+      const run = await runSnippet(snippetWith("updateIf(wallets, { id, balance: MoreThanOrEqual(100) }"), { Wallet, dataSource, id });
+      expect(run.logs).toEqual([[true]]);
+      expect(await dataSource.getRepository(Wallet).findOneByOrFail({ id })).toMatchObject({ balance: 1020, version: 5 });
+    });
+
+    it("3. lockAggregate: the line changes and the root's version moves once", async () => {
+      const { Order, dataSource, orders, id } = aggregate;
+      const before = await orders.findOneOrFail({ where: { id }, relations: { lines: true } });
+      await runSnippet(snippetWith("lockAggregate(manager, Order, id"), { Order, dataSource, id });
+      const after = await orders.findOneOrFail({ where: { id }, relations: { lines: true } });
+      expect(after.version).toBe(before.version + 1);
+      const total = (order: { lines: Array<{ quantity: number }> }) => order.lines.reduce((sum, line) => sum + line.quantity, 0);
+      expect(total(after)).toBe(total(before) + 1);
+    });
+
+    it("4. withAdvisoryLock: two concurrent runs open one order", async () => {
+      const { Order, dataSource } = aggregate;
+      const index = snippetWith('withAdvisoryLock(dataSource, "open-order:grace"');
+      const runs = await Promise.all([runSnippet(index, { Order, dataSource }), runSnippet(index, { Order, dataSource })]);
+      expect(runs.map((run) => run.logs)).toEqual([[["grace"]], [["grace"]]]);
+      expect(await dataSource.getRepository(Order).countBy({ customer: "grace" })).toBe(1);
+    });
+
+    it("5. serializable + retry: the rule holds", async () => {
+      const { Order, dataSource } = aggregate;
+      const index = snippetWith('isolationLevel: "SERIALIZABLE"');
+      for (let i = 0; i < 4; i++) await runSnippet(index, { Order, dataSource }).catch((error: Error) => expect(error.message).toBe("ada has enough orders"));
+      expect(await dataSource.getRepository(Order).countBy({ customer: "ada" })).toBe(3);
+    });
+
+    it("6. insertOnce: the retried request finds the first one's row", async () => {
+      const run = await runSnippet(snippetWith("class Payment"), {}, "payments");
+      opened.push(run.result);
+      expect(run.logs).toEqual([[true, false, true]]);
+    });
+  });
+
   it("the HTTP helpers in an Express app", async () => {
     const { orders, id } = aggregate;
     const run = await runSnippet(snippetWith('from "typeorm-occ/http"'), { orders }, "app");
@@ -184,6 +224,6 @@ describe("README snippets", () => {
     // test/packaging/ compiles and runs this one, taken from the packed README, under every module setup.
     const entryFile = snippetWith("// main.ts\n");
     expect(snippets[entryFile]).toContain("async function main()");
-    expect(snippets).toHaveLength(12);
+    expect(snippets).toHaveLength(17);
   });
 });

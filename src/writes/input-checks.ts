@@ -1,0 +1,109 @@
+import { FindOperator, type DataSource, type EntityMetadata, type ObjectLiteral } from "typeorm";
+import { UnguardedWriteError } from "../errors";
+import { aggregateGraphOf } from "../aggregate/aggregate-graph";
+
+/**
+ * Checks the write paths of this folder share: every one of them runs before the first statement,
+ * so bad input is refused with a typed error and nothing is sent.
+ */
+
+export function refused(entityName: string, operation: string, problem: string): UnguardedWriteError {
+  return new UnguardedWriteError(entityName, operation, problem);
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** A plain object or an entity instance: something whose own keys are property names. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof FindOperator);
+}
+
+export function isFindOperator(value: unknown): value is FindOperator<unknown> {
+  return value instanceof FindOperator || (isRecord(value) && value["@instanceof"] === Symbol.for("FindOperator"));
+}
+
+/**
+ * Member rows of an aggregate must move their root's version when they change; the write paths
+ * here cannot do that yet, so they refuse members instead of writing behind the root's back.
+ */
+export function refuseAggregateMember(dataSource: DataSource, metadata: EntityMetadata, operation: string): void {
+  const graph = aggregateGraphOf(dataSource);
+  const owner = graph.junctionOwner(metadata);
+  const parents = graph.parentLinks(metadata).map((link) => link.parent.name);
+  if (parents.length === 0 && !owner) return;
+  throw refused(
+    metadata.name,
+    operation,
+    `it is a member of the aggregate of ${owner?.name ?? parents.join(", ")}, whose version must move with it; ` +
+      `member rows are not supported by ${operation} yet: change them through the root with save(), after lockAggregate() when several writers compete`,
+  );
+}
+
+/** Every key must name a column, relation or embedded of the entity (typos would otherwise be ignored). */
+export function assertKnownProperties(metadata: EntityMetadata, operation: string, value: Record<string, unknown>, what: string): void {
+  for (const key of Object.keys(value)) {
+    const known =
+      metadata.findColumnWithPropertyPath(key) ??
+      metadata.findRelationWithPropertyPath(key) ??
+      metadata.findEmbeddedWithPropertyPath(key);
+    if (!known) throw refused(metadata.name, operation, `${what} names "${key}", which is not a property of ${metadata.name}`);
+  }
+}
+
+/**
+ * TypeORM drops `undefined` from a where clause, so `{ id: undefined }` would match every row;
+ * `null` means "no condition" or an error depending on settings. Both are refused, at any depth.
+ */
+export function assertNoMissingValues(metadata: EntityMetadata, operation: string, where: unknown, path = "where"): void {
+  if (where === undefined || where === null) {
+    throw refused(metadata.name, operation, `${path} is ${String(where)}: every criterion needs a value (use IsNull() to match NULL)`);
+  }
+  if (isFindOperator(where)) {
+    if (!where.useParameter) return; // IsNull() and friends carry no value
+    const values: unknown[] = where.multipleParameters && Array.isArray(where.value) ? where.value : [where.value];
+    values.forEach((value, index) => assertNoMissingValues(metadata, operation, value, where.multipleParameters ? `${path}[${index}]` : path));
+    return;
+  }
+  if (isPlainObject(where)) {
+    for (const [key, value] of Object.entries(where)) assertNoMissingValues(metadata, operation, value, `${path}.${key}`);
+  }
+}
+
+/** A primary key given as its single value (`7`) or as an object (`{ tenant, sku }`), as a where. */
+export function primaryKeyWhere(metadata: EntityMetadata, operation: string, primaryKey: unknown): ObjectLiteral {
+  const columns = metadata.primaryColumns;
+  const byObject = isPlainObject(primaryKey);
+  if (!byObject && columns.length > 1) {
+    throw refused(metadata.name, operation, `the primary key has ${columns.length} columns: pass an object with ${columns.map((c) => c.propertyPath).join(", ")}`);
+  }
+  const where: ObjectLiteral = {};
+  for (const column of columns) {
+    const value = byObject ? column.getEntityValue(primaryKey) : primaryKey;
+    if (!isKeyValue(value)) {
+      throw refused(metadata.name, operation, `primary key ${column.propertyPath} must be a string, a finite number, a bigint or a Date, got ${describe(value)}`);
+    }
+    column.setEntityValue(where, value);
+  }
+  if (byObject) {
+    const allowed = new Set(columns.map((column) => column.propertyPath.split(".")[0]));
+    const extra = Object.keys(primaryKey).filter((key) => !allowed.has(key));
+    if (extra.length > 0) throw refused(metadata.name, operation, `the primary key object holds ${extra.join(", ")}, which are not primary key columns`);
+  }
+  return where;
+}
+
+function isKeyValue(value: unknown): boolean {
+  if (typeof value === "number") return Number.isFinite(value);
+  if (value instanceof Date) return !Number.isNaN(value.getTime());
+  return typeof value === "string" || typeof value === "bigint";
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean" || value === null || value === undefined) return String(value);
+  return Object.prototype.toString.call(value);
+}

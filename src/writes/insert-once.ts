@@ -1,0 +1,152 @@
+import type { EntityMetadata, FindOptionsWhere, ObjectLiteral, QueryDeepPartialEntity, QueryRunner, Repository } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
+import { ConditionNotMetError, TypeOrmCompatibilityError } from "../errors";
+import { assertKnownProperties, describe, isRecord, refuseAggregateMember, refused } from "./input-checks";
+import { runLibraryStatements } from "./library-statements";
+
+const OPERATION = "insertOnce";
+/** A row deleted between our conflict and our read is created anew: this many tries at most. */
+const ATTEMPTS = 3;
+
+export interface InsertOnceOptions<T> {
+  /**
+   * The properties that identify the row: exactly the columns of its primary key, of a unique
+   * constraint or of a unique index (e.g. `["idempotencyKey"]`, `["tenant", "reference"]`).
+   * `values` must hold a value for each.
+   */
+  conflictPaths: Array<keyof T & string>;
+}
+
+export interface InsertOnceResult<T> {
+  /** The row as stored: the one just inserted (version 1 when versioned), or the one that was already there. */
+  entity: T;
+  /** `true` when this call inserted the row. */
+  created: boolean;
+}
+
+/**
+ * The idempotent create: inserts the row unless one with the same `conflictPaths` exists, and
+ * resolves to the stored row either way — safe to repeat (a retried request, a redelivered
+ * message) and safe under concurrency: of many callers racing with one key, exactly one gets
+ * `created: true` and all get the same row.
+ *
+ * PostgreSQL and SQLite: `INSERT … ON CONFLICT (<conflict columns>) DO NOTHING`. MariaDB has no
+ * conflict target, and `INSERT IGNORE` would also swallow unrelated errors (truncation, NOT NULL),
+ * so there it is a plain `INSERT` whose duplicate-key error on these columns means "exists" (other
+ * duplicate keys are rethrown, as the other databases raise them). Then one `SELECT` of the row by
+ * its conflict columns (soft-deleted rows included). A version in `values` is refused: new rows start
+ * at 1. Joins the caller's transaction when `repository` comes from a transactional manager.
+ * Members of aggregates are refused for now (their root's version must move too).
+ *
+ * @example
+ * const { entity: deposit, created } = await insertOnce(
+ *   deposits,
+ *   { idempotencyKey: req.header("Idempotency-Key"), walletId, amount: 50_00 },
+ *   { conflictPaths: ["idempotencyKey"] },
+ * );
+ */
+export async function insertOnce<T extends ObjectLiteral>(
+  repository: Repository<T>,
+  values: QueryDeepPartialEntity<T>,
+  options: InsertOnceOptions<T>,
+): Promise<InsertOnceResult<T>> {
+  const { metadata, manager } = repository;
+  refuseAggregateMember(manager.dataSource, metadata, OPERATION);
+  if (!isRecord(values)) throw refused(metadata.name, OPERATION, `values must be an object, got ${describe(values)}`);
+  assertKnownProperties(metadata, OPERATION, values, "values");
+  const version = metadata.columns.find((column) => column.isVersion && column.getEntityValue(values) !== undefined);
+  if (version) throw refused(metadata.name, OPERATION, `values sets the version ${version.propertyPath}: a new row always starts at version 1`);
+  const conflictColumns = conflictColumnsOf(metadata, values, options);
+  const where: ObjectLiteral = {};
+  for (const column of conflictColumns) column.setEntityValue(where, column.getEntityValue(values));
+
+  return runLibraryStatements(manager, async () => {
+    const queryRunner = manager.queryRunner ?? manager.dataSource.createQueryRunner();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const { created, duplicate } = await insertUnlessConflict(queryRunner, metadata, values, conflictColumns);
+        const lockRead = !created && queryRunner.isTransactionActive && isMysql(queryRunner);
+        // MariaDB's consistent read would use the transaction's snapshot; a locking read sees the row that conflicted.
+        const entity = await queryRunner.manager.findOne<T>(metadata.target, {
+          where: where as FindOptionsWhere<T>,
+          withDeleted: true,
+          ...(lockRead ? { lock: { mode: "pessimistic_read" as const } } : {}),
+        });
+        if (entity) return { entity, created };
+        if (duplicate) throw duplicate; // MariaDB: the duplicate was on another unique key
+        if (attempt === ATTEMPTS) {
+          throw new ConditionNotMetError({ entityName: metadata.name, operation: OPERATION, criteria: where, matchedRows: 0, expectedRows: undefined, rowExists: false });
+        }
+      }
+    } finally {
+      if (!manager.queryRunner) await queryRunner.release();
+    }
+  });
+}
+
+function conflictColumnsOf(metadata: EntityMetadata, values: Record<string, unknown>, options: unknown): ColumnMetadata[] {
+  const paths = isRecord(options) ? options.conflictPaths : undefined;
+  if (!Array.isArray(paths) || paths.length === 0 || !paths.every((path) => typeof path === "string")) {
+    throw refused(metadata.name, OPERATION, `options.conflictPaths must be a non-empty array of property names, got ${describe(paths)}`);
+  }
+  const columns: ColumnMetadata[] = [];
+  for (const path of paths as string[]) {
+    const found = metadata.findColumnsWithPropertyPath(path);
+    if (found.length === 0) throw refused(metadata.name, OPERATION, `conflictPaths names "${path}", which is not a column of ${metadata.name}`);
+    for (const column of found) {
+      const value = column.getEntityValue(values);
+      if (value === undefined || value === null || typeof value === "function") {
+        throw refused(metadata.name, OPERATION, `values has no value for conflict path ${path}: the row could not be found by it`);
+      }
+      if (!columns.includes(column)) columns.push(column);
+    }
+  }
+  const same = (candidate: ColumnMetadata[]) => candidate.length === columns.length && candidate.every((column) => columns.includes(column));
+  const unique =
+    same(metadata.primaryColumns) ||
+    metadata.uniques.some((constraint) => same(constraint.columns)) ||
+    metadata.indices.some((index) => index.isUnique && !index.where && same(index.columns));
+  if (!unique) {
+    throw refused(
+      metadata.name,
+      OPERATION,
+      `conflictPaths ${paths.join(", ")} are not exactly the columns of the primary key, a unique constraint or a unique index: without one the database cannot refuse a second row`,
+    );
+  }
+  return columns;
+}
+
+interface InsertOutcome {
+  created: boolean;
+  /** MariaDB only: the duplicate-key error, rethrown when no row with the conflict columns exists. */
+  duplicate?: unknown;
+}
+
+async function insertUnlessConflict(queryRunner: QueryRunner, metadata: EntityMetadata, values: ObjectLiteral, conflictColumns: ColumnMetadata[]): Promise<InsertOutcome> {
+  const builder = queryRunner.manager
+    .createQueryBuilder(queryRunner)
+    .insert()
+    .into(metadata.target)
+    .values(values)
+    .updateEntity(false)
+    .callListeners(false);
+  const mysql = isMysql(queryRunner);
+  if (!mysql) builder.orUpdate([], conflictColumns.map((column) => column.databaseName)); // ON CONFLICT (…) DO NOTHING
+  // Run through the query runner for its affected-row count, which InsertResult does not carry.
+  const [sql, parameters] = builder.getQueryAndParameters();
+  try {
+    const { affected } = await queryRunner.query(sql, parameters, true);
+    if (typeof affected !== "number") {
+      throw new TypeOrmCompatibilityError(`${metadata.name}: the database driver did not report affected rows, so ${OPERATION} cannot tell whether it inserted`);
+    }
+    return { created: affected > 0 };
+  } catch (error) {
+    if (mysql && (error as { driverError?: { errno?: unknown } }).driverError?.errno === 1062) return { created: false, duplicate: error }; // ER_DUP_ENTRY
+    throw error;
+  }
+}
+
+function isMysql(queryRunner: QueryRunner): boolean {
+  const type = queryRunner.dataSource.driver.options.type;
+  return type === "mysql" || type === "mariadb";
+}

@@ -1,0 +1,183 @@
+import type { EntityManager, EntityMetadata, FindOptionsWhere, ObjectLiteral, Repository } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
+import { ConditionNotMetError } from "../errors";
+import { CalculatedChange } from "./calculated-change";
+import {
+  assertKnownProperties,
+  assertNoMissingValues,
+  describe,
+  isPlainObject,
+  refuseAggregateMember,
+  refused,
+} from "./input-checks";
+import { matchedRows, runLibraryStatements } from "./library-statements";
+import { rowExists } from "./row-exists";
+
+const OPERATION = "updateIf";
+
+/**
+ * What `updateIf` may set: plain values, SQL expressions (`() => "balance - 100"`, written into
+ * the statement as is: never build one from user input), and for numeric columns
+ * `increment(n)` / `decrement(n)`, which bind the amount as a parameter (allowed by the type on
+ * string properties too, for decimal columns read as strings; checked against the column type).
+ */
+export type UpdateIfChanges<T> = {
+  [P in keyof T]?: T[P] | (() => string) | (NonNullable<T[P]> extends number | bigint | string ? CalculatedChange : never);
+};
+
+export interface UpdateIfOptions {
+  /**
+   * Exactly this many rows must match (a positive whole number); fewer or more raise
+   * `ConditionNotMetError` and nothing is written: the UPDATE then runs in a transaction of its
+   * own (a savepoint inside the caller's), so a count above it is rolled back. Defaults to "at
+   * least one row", which needs no transaction.
+   */
+  expectedRows?: number;
+}
+
+export interface UpdateIfResult {
+  /** Rows the UPDATE matched (and changed). */
+  affected: number;
+}
+
+const INTEGER_TYPES = new Set(["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "int2", "int4", "int8"]);
+const NUMERIC_TYPES = new Set([...INTEGER_TYPES, "decimal", "numeric", "dec", "fixed", "real", "float", "float4", "float8", "double", "double precision"]);
+
+/**
+ * The calculated, conditional update: one `UPDATE … SET … WHERE …`, nothing read before it. The
+ * database evaluates the condition and the new values together, so concurrent callers cannot
+ * both pass a check that only one of them should pass (two withdrawals from one balance). When no
+ * row matches, `ConditionNotMetError` says whether the row exists at all (read only then).
+ *
+ * `where` is TypeORM's find-where syntax, one object (`undefined`/`null` values are refused: TypeORM
+ * would drop them and widen the update). On an entity with typeorm-occ's `@VersionColumn()` the
+ * version moves by 1 in the same statement, so every holder of the row goes stale. Changes may not
+ * touch the version or the primary key. Joins the caller's transaction when `repository` comes from
+ * a transactional manager. Rows of aggregate members are refused for now (their root's version
+ * must move too); aggregate roots are fine. Entity listeners and subscribers' update events do not
+ * fire, as for the statements save() issues.
+ *
+ * @example
+ * import { MoreThanOrEqual } from "typeorm";
+ * import { decrement, updateIf } from "typeorm-occ";
+ *
+ * // UPDATE wallet SET balance = balance - $1, version = version + 1 WHERE id = $2 AND balance >= $3
+ * await updateIf(wallets, { id, balance: MoreThanOrEqual(100) }, { balance: decrement(100) });
+ */
+export async function updateIf<T extends ObjectLiteral>(
+  repository: Repository<T>,
+  where: FindOptionsWhere<T>,
+  changes: UpdateIfChanges<T>,
+  options?: UpdateIfOptions,
+): Promise<UpdateIfResult> {
+  const { metadata, manager } = repository;
+  refuseAggregateMember(manager.dataSource, metadata, OPERATION);
+  const expectedRows = expectedRowsOf(metadata, options);
+  checkWhere(metadata, where);
+  const { values, parameters } = valuesToSet(metadata, changes, manager);
+
+  const update = async (runner: EntityManager): Promise<UpdateIfResult> => {
+    const result = await runner
+      .createQueryBuilder()
+      .update(metadata.target)
+      .set(values)
+      .where(where)
+      .setParameters(parameters)
+      .updateEntity(false)
+      .callListeners(false)
+      .execute();
+    const affected = matchedRows(result, metadata.name, OPERATION);
+    if (expectedRows === undefined ? affected > 0 : affected === expectedRows) return { affected };
+    throw new ConditionNotMetError({
+      entityName: metadata.name,
+      operation: OPERATION,
+      criteria: where as Record<string, unknown>,
+      matchedRows: affected,
+      expectedRows,
+      rowExists: affected > 0 ? true : await rowExists(runner, metadata, where),
+    });
+  };
+  return runLibraryStatements(manager, () => (expectedRows === undefined ? update(manager) : manager.transaction(update)));
+}
+
+function expectedRowsOf(metadata: EntityMetadata, options: UpdateIfOptions | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  if (!isPlainObject(options)) throw refused(metadata.name, OPERATION, `options must be an object, got ${describe(options)}`);
+  const unknown = Object.keys(options).filter((key) => key !== "expectedRows");
+  if (unknown.length > 0) throw refused(metadata.name, OPERATION, `unknown option ${unknown.join(", ")} (expected expectedRows)`);
+  const expectedRows: unknown = options.expectedRows;
+  if (expectedRows === undefined) return undefined;
+  if (typeof expectedRows !== "number" || !Number.isSafeInteger(expectedRows) || expectedRows <= 0) {
+    throw refused(metadata.name, OPERATION, `expectedRows must be a positive whole number, got ${describe(expectedRows)}`);
+  }
+  return expectedRows;
+}
+
+function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is ObjectLiteral {
+  if (!isPlainObject(where)) {
+    throw refused(metadata.name, OPERATION, `where must be one find-where object, got ${Array.isArray(where) ? "an array" : describe(where)}`);
+  }
+  if (Object.keys(where).length === 0) throw refused(metadata.name, OPERATION, "where is empty: it would update every row");
+  assertKnownProperties(metadata, OPERATION, where, "where");
+  assertNoMissingValues(metadata, OPERATION, where);
+}
+
+/** The SET list for TypeORM's update builder, plus the parameters of calculated changes. */
+function valuesToSet(metadata: EntityMetadata, changes: unknown, manager: EntityManager) {
+  if (!isPlainObject(changes)) throw refused(metadata.name, OPERATION, `changes must be an object, got ${describe(changes)}`);
+  assertKnownProperties(metadata, OPERATION, changes, "changes");
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) throw refused(metadata.name, OPERATION, `changes.${key} is undefined`);
+    const relation = metadata.findRelationWithPropertyPath(key);
+    if (relation && !relation.isManyToOne && !relation.isOneToOneOwner) {
+      throw refused(metadata.name, OPERATION, `changes.${key} is a ${relation.relationType} relation, which an UPDATE of this table cannot set`);
+    }
+  }
+  const touched = metadata.columns.filter((column) => column.getEntityValue(changes) !== undefined);
+  if (touched.length === 0) throw refused(metadata.name, OPERATION, "changes is empty: nothing to set");
+
+  const values = copyPlain(changes);
+  const parameters: Record<string, unknown> = {};
+  const escape = (name: string) => manager.dataSource.driver.escape(name);
+  for (const column of touched) {
+    const name = column.propertyPath;
+    if (column.isPrimary) throw refused(metadata.name, OPERATION, `changes sets the primary key ${name}: a row's identity is not changed in place`);
+    if (column.isVersion) throw refused(metadata.name, OPERATION, `changes sets the version ${name}: it moves by itself, by 1, in the same statement`);
+    if (!column.isUpdate || column.isVirtualProperty || column.generatedType) {
+      throw refused(metadata.name, OPERATION, `changes sets ${name}, which the database computes or TypeORM never updates`);
+    }
+    const value = column.getEntityValue(changes);
+    if (value instanceof CalculatedChange) {
+      const parameter = `occ_change_${Object.keys(parameters).length}`;
+      parameters[parameter] = amountOf(metadata, column, manager, value);
+      column.setEntityValue(values, () => `${escape(column.databaseName)} ${value.operator} :${parameter}`);
+    }
+  }
+  const version = metadata.versionColumn;
+  if (version) version.setEntityValue(values, () => `${escape(version.databaseName)} + 1`);
+  return { values, parameters };
+}
+
+function amountOf(metadata: EntityMetadata, column: ColumnMetadata, manager: EntityManager, change: CalculatedChange): number {
+  const type = manager.dataSource.driver.normalizeType(column).toLowerCase();
+  const helper = change.operator === "+" ? "increment" : "decrement";
+  if (!NUMERIC_TYPES.has(type)) throw refused(metadata.name, OPERATION, `${helper}() on ${column.propertyPath}, a ${type} column: it needs a numeric column`);
+  const amount = change.amount;
+  const integer = INTEGER_TYPES.has(type);
+  if (typeof amount !== "number" || !Number.isFinite(amount) || amount < 0 || (integer && !Number.isSafeInteger(amount))) {
+    throw refused(
+      metadata.name,
+      OPERATION,
+      `${helper}() amount for ${column.propertyPath} must be a finite number ≥ 0${integer ? " and a safe integer for this integer column" : ""}, got ${describe(amount)}` +
+        (typeof amount === "number" && amount < 0 ? ` (use ${change.operator === "+" ? "decrement" : "increment"}() instead of a negative amount)` : ""),
+    );
+  }
+  return amount;
+}
+
+/** A copy of the plain objects of `changes` (embedded columns), so the caller's object is never touched. */
+function copyPlain(value: Record<string, unknown>): ObjectLiteral {
+  const copy: ObjectLiteral = {};
+  for (const [key, inner] of Object.entries(value)) copy[key] = isPlainObject(inner) ? copyPlain(inner) : inner;
+  return copy;
+}
