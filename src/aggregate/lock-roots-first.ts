@@ -1,4 +1,4 @@
-import type { ObjectLiteral } from "typeorm";
+import type { ObjectLiteral, QueryRunner } from "typeorm";
 import { transactionDepthOf, type PersistenceSubject, type PersistenceUnit } from "../internals/typeorm-internals";
 import { mergeGenerated } from "../subject-results";
 import { transactionStateOf, type Undo } from "../transaction-state";
@@ -6,6 +6,7 @@ import { isVersionNumber } from "../version-value";
 import { readVersions, staleErrorFromVersion } from "../stale-lookup";
 import { checkedUpdate } from "../versioned-writes";
 import { occVersionColumn } from "../versioned-metadata";
+import type { RootRef } from "./root-resolver";
 import type { PlannedRoot } from "./write-plan";
 
 export interface RootWriteContext {
@@ -39,31 +40,61 @@ export async function writeRootsFirst(unit: PersistenceUnit, roots: PlannedRoot[
     const moved = state.movedVersion(ref.key);
     const write = { metadata: ref.metadata, versionColumn: column, identifier: ref.primaryKey, entity: ref.subject?.entity ?? ref.entity };
 
-    if (root.carried === undefined) {
+    const subject = ref.subject;
+    const folds = subject !== undefined && subject.mustBeUpdated && foldable(subject, unit);
+    if (root.carried === undefined || (!folds && !root.writtenLater)) {
+      await moveRoots(queryRunner, [root], context.undos);
+      continue;
+    }
+    // The root row is written by this unit anyway: its changes go first now, or it is locked for later.
+    const expected = state.currentVersion(ref.key, root.carried);
+    if (moved && expected === moved.to) continue;
+    if (folds) {
+      const next = expected + 1;
+      const generated = await checkedUpdate(queryRunner, { ...write, values: subject!.createValueSetAndPopChangeMap(), expectedVersion: expected, nextVersion: next, reload });
+      mergeGenerated(unit, subject!, generated, column, next);
+      context.writtenEarly.add(subject!);
+      state.recordMove(ref.key, { from: expected, to: next }, depth);
+    } else {
+      await checkedUpdate(queryRunner, { ...write, values: {}, expectedVersion: expected, nextVersion: expected, reload: false });
+    }
+  }
+}
+
+/** A root to move by one: checked against the version its holder read, or unchecked. */
+export interface RootToMove {
+  ref: RootRef;
+  carried: number | undefined;
+}
+
+/**
+ * Moves each root's version by one, once per transaction, in the given order (sort by key first
+ * when taking several): `SET version = v + 1 WHERE <pk> AND version = v` against the version the
+ * caller holds (StaleDataError when it moved), or `version = version + 1` with the new version read
+ * back when the caller holds none. A root this transaction already moved is not written again.
+ * The caller's root objects follow (undone on rollback through `undos`).
+ */
+export async function moveRoots(queryRunner: QueryRunner, roots: RootToMove[], undos: Undo[]): Promise<void> {
+  const state = transactionStateOf(queryRunner);
+  const depth = transactionDepthOf(queryRunner);
+  for (const { ref, carried } of roots) {
+    const column = occVersionColumn(ref.metadata)!;
+    const moved = state.movedVersion(ref.key);
+    const entity = ref.subject?.entity ?? ref.entity;
+    const write = { metadata: ref.metadata, versionColumn: column, identifier: ref.primaryKey, entity, values: {} };
+    if (carried === undefined) {
       if (moved) continue;
-      const generated = await checkedUpdate(queryRunner, { ...write, values: {}, expectedVersion: undefined, nextVersion: "increment", reload: true });
+      const generated = await checkedUpdate(queryRunner, { ...write, expectedVersion: undefined, nextVersion: "increment", reload: true });
       const to = generated ? Number(column.getEntityValue(generated)) : undefined;
       if (isVersionNumber(to)) state.recordMove(ref.key, { from: to - 1, to }, depth);
       continue;
     }
-
-    const expected = state.currentVersion(ref.key, root.carried);
+    const expected = state.currentVersion(ref.key, carried);
     if (moved && expected === moved.to) continue;
-    const subject = ref.subject;
-    if (subject?.mustBeUpdated && foldable(subject, unit)) {
-      const next = expected + 1;
-      const generated = await checkedUpdate(queryRunner, { ...write, values: subject.createValueSetAndPopChangeMap(), expectedVersion: expected, nextVersion: next, reload });
-      mergeGenerated(unit, subject, generated, column, next);
-      context.writtenEarly.add(subject);
-      state.recordMove(ref.key, { from: expected, to: next }, depth);
-    } else if (root.writtenLater) {
-      await checkedUpdate(queryRunner, { ...write, values: {}, expectedVersion: expected, nextVersion: expected, reload: false });
-    } else {
-      await checkedUpdate(queryRunner, { ...write, values: {}, expectedVersion: expected, nextVersion: expected + 1, reload: false });
-      state.recordMove(ref.key, { from: expected, to: expected + 1 }, depth);
-      for (const object of new Set([subject?.entity, ref.entity])) {
-        if (object) moveInMemory(object, column, expected + 1, context);
-      }
+    await checkedUpdate(queryRunner, { ...write, expectedVersion: expected, nextVersion: expected + 1, reload: false });
+    state.recordMove(ref.key, { from: expected, to: expected + 1 }, depth);
+    for (const object of new Set([ref.subject?.entity, ref.entity])) {
+      if (object) moveInMemory(object, column, expected + 1, undos);
     }
   }
 }
@@ -74,9 +105,9 @@ function foldable(subject: PersistenceSubject, unit: PersistenceUnit): boolean {
   return !subject.changeMaps.some((change) => change.relation && change.value !== null && inserting.has(change.value));
 }
 
-function moveInMemory(object: ObjectLiteral, column: NonNullable<ReturnType<typeof occVersionColumn>>, version: number, context: RootWriteContext): void {
+function moveInMemory(object: ObjectLiteral, column: NonNullable<ReturnType<typeof occVersionColumn>>, version: number, undos: Undo[]): void {
   const previous = column.getEntityValue(object);
-  context.undos.push(() => column.setEntityValue(object, previous));
+  undos.push(() => column.setEntityValue(object, previous));
   column.setEntityValue(object, version);
 }
 

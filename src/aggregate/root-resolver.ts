@@ -1,5 +1,5 @@
-import type { EntityMetadata, ObjectLiteral } from "typeorm";
-import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
+import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
+import type { PersistenceSubject } from "../internals/typeorm-internals";
 import { hasCompletePrimaryKey, primaryKeyValues, rowKey } from "../versioned-metadata";
 import type { AggregateGraph, ParentLink } from "./aggregate-graph";
 import { readParents, rowRef, type ParentsByLink, type RowRef } from "./parent-lookup";
@@ -57,12 +57,14 @@ export class RootResolver {
   private readonly fromDatabase = new Map<string, ParentsByLink>();
   private readonly rootsMemo = new Map<string, RootRef[]>();
 
+  /** `subjects`: what this save holds (none for a write that does not go through save()). */
   constructor(
     private readonly graph: AggregateGraph,
-    private readonly unit: PersistenceUnit,
+    private readonly queryRunner: QueryRunner,
+    private readonly allSubjects: PersistenceSubject[] = [],
   ) {
-    this.subjects = new Set(unit.allSubjects);
-    for (const subject of unit.allSubjects) {
+    this.subjects = new Set(allSubjects);
+    for (const subject of allSubjects) {
       if (subject.entity) this.subjectByObject.set(subject.entity, subject);
       if (subject.identifier) this.subjectByRow.set(rowKey(subject.metadata, subject.identifier), subject);
       for (const relation of graph.memberRelations(subject.metadata)) {
@@ -140,6 +142,15 @@ export class RootResolver {
     return membership;
   }
 
+  /**
+   * The roots of rows known by primary key alone (a write that does not go through save()), from
+   * the database as it is now, inside the caller's transaction. Keyed by the row's {@link rowKey}.
+   */
+  async rootsOfRows(rows: RowRef[]): Promise<Map<string, RootRef[]>> {
+    await this.expand(rows);
+    return new Map(rows.map((row) => [row.key, this.rootsOf(row, new Set())]));
+  }
+
   /** Discovers the parents of every position above the given ones, level by level. */
   private async expand(start: Position[]): Promise<void> {
     let frontier = start.filter((position) => !this.graph.isRoot(position.metadata));
@@ -182,7 +193,7 @@ export class RootResolver {
       byEntity.set(position.metadata, list);
     }
     for (const [metadata, rows] of byEntity) {
-      const found = await readParents(this.unit.queryRunner, this.graph, metadata, rows);
+      const found = await readParents(this.queryRunner, this.graph, metadata, rows);
       for (const [key, parents] of found) if (!this.fromDatabase.has(key)) this.fromDatabase.set(key, parents);
       // A row the database does not have (deleted meanwhile) has no parents.
       for (const row of rows) if (!this.fromDatabase.has(row.key)) this.fromDatabase.set(row.key, new Map());
@@ -309,7 +320,7 @@ export class RootResolver {
     const primaryKey = subject.identifier ?? (subject.entity && hasCompletePrimaryKey(subject.metadata, subject.entity) ? primaryKeyValues(subject.metadata, subject.entity) : undefined);
     if (!primaryKey) {
       // A row this save inserts has no key yet; it is still a place in the graph (and a new root is no bump).
-      return { metadata: subject.metadata, primaryKey: {}, key: `new:${this.unit.allSubjects.indexOf(subject)}`, subject, entity: subject.entity };
+      return { metadata: subject.metadata, primaryKey: {}, key: `new:${this.allSubjects.indexOf(subject)}`, subject, entity: subject.entity };
     }
     return { ...rowRef(subject.metadata, primaryKey), subject, entity: subject.entity };
   }

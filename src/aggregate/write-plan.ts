@@ -39,7 +39,7 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
   const changed = unit.allSubjects.filter((subject) => graph.isMember(subject.metadata) && changes(subject));
   const unchanged = unchangedMemberRoots(unit, graph);
   if (changed.length === 0) return { roots: [], unchanged: withoutSubjects(unit, unchanged, new Set()) };
-  const membership = await new RootResolver(graph, unit).membershipOf(changed);
+  const membership = await new RootResolver(graph, unit.queryRunner, unit.allSubjects).membershipOf(changed);
   addLoadedWithRoots(membership);
 
   const roots = new Map<string, RootRef>();
