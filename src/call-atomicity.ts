@@ -5,10 +5,14 @@ import type { PersistenceSubject, PersistenceUnit } from "./internals/typeorm-in
 import { currentPersistCall, openSavepoint } from "./persist-call";
 import { occVersionColumn } from "./versioned-metadata";
 
-/** Subjects of this unit typeorm-occ guards: versioned rows and rows inside an aggregate. */
+/** Subjects this unit writes that typeorm-occ guards: versioned rows and rows inside an aggregate. */
 function guardedSubjects(unit: PersistenceUnit): PersistenceSubject[] {
   const graph = aggregateGraphOf(unit.queryRunner.connection);
-  return unit.allSubjects.filter((subject) => occVersionColumn(subject.metadata) || graph.isMember(subject.metadata));
+  return unit.allSubjects.filter(
+    (subject) =>
+      (occVersionColumn(subject.metadata) || graph.isMember(subject.metadata)) &&
+      (subject.mustBeInserted || subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered),
+  );
 }
 
 /**
