@@ -15,9 +15,8 @@ export default async function globalSetup(): Promise<void> {
   try {
     server = await startEmbeddedPostgres();
   } catch (error) {
-    // Jest prints a globalSetup error with its whole stack; the message alone says what to do.
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`\n[typeorm-occ] ${message}\n`);
+    // Jest prints a globalSetup error with its stack; the message alone says what to do.
+    const message = `[typeorm-occ] ${error instanceof Error ? error.message : String(error)}`;
     throw Object.assign(new Error(message), { stack: message });
   }
   process.env.DATABASE_URL = server.url;
