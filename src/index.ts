@@ -26,6 +26,7 @@ export {
   isRetryableConflict,
   isSerializationFailure,
   isDeadlock,
+  isLockWaitTimeout,
   isSqliteBusy,
   type OptimisticRetryOptions,
 } from "./retry";
