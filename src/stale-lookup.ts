@@ -46,8 +46,14 @@ export async function readVersions(
   const query = queryRunner.manager
     .createQueryBuilder(metadata.target, alias, queryRunner)
     .withDeleted()
-    .select(`${alias}.${versionColumn.propertyPath}`, "occ_version")
-    .whereInIds(identifiers.map((identifier) => metadata.getEntityIdMap(identifier) ?? identifier));
+    .select(`${alias}.${versionColumn.propertyPath}`, "occ_version");
+  const [key] = metadata.primaryColumns;
+  if (metadata.primaryColumns.length === 1) {
+    // One IN list: TypeORM's whereInIds writes `pk = :a OR pk = :b …`, which SQLite refuses past 1,000 rows.
+    query.where(`${alias}.${key.propertyPath} IN (:...occIds)`, { occIds: identifiers.map((identifier) => key.getEntityValue(identifier)) });
+  } else {
+    query.whereInIds(identifiers.map((identifier) => metadata.getEntityIdMap(identifier) ?? identifier));
+  }
   for (const column of metadata.primaryColumns) query.addSelect(`${alias}.${column.propertyPath}`, `occ_pk_${column.databaseName}`);
   if (queryRunner.isTransactionActive && readsFromSnapshot(queryRunner)) query.setLock("pessimistic_read");
   const rows: Record<string, unknown>[] = await query.getRawMany();
