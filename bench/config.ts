@@ -5,6 +5,7 @@ export interface BenchConfig {
   aggregate: { rounds: number; opsPerSample: (lines: number) => number; lineCounts: number[] };
   contention: { rounds: number; seconds: number; workers: number[]; rows: number[]; poolSize: number; retries: number };
   memory: { entities: number; batch: number; repeats: number };
+  bulkRemove: { rows: number; sqliteRows: number; rounds: number };
 }
 
 export function configFor(quick: boolean): BenchConfig {
@@ -15,6 +16,7 @@ export function configFor(quick: boolean): BenchConfig {
         aggregate: { rounds: 6, opsPerSample: (lines) => (lines >= 100 ? 3 : 10), lineCounts: [1, 10, 100] },
         contention: { rounds: 2, seconds: 0.6, workers: [8, 32], rows: [1, 100], poolSize: 16, retries: 10 },
         memory: { entities: 10_000, batch: 1000, repeats: 1 },
+        bulkRemove: { rows: 5000, sqliteRows: 900, rounds: 3 },
       }
     : {
         quick,
@@ -22,5 +24,6 @@ export function configFor(quick: boolean): BenchConfig {
         aggregate: { rounds: 20, opsPerSample: (lines) => (lines >= 100 ? 5 : 20), lineCounts: [1, 10, 100] },
         contention: { rounds: 3, seconds: 2, workers: [8, 32], rows: [1, 100], poolSize: 16, retries: 10 },
         memory: { entities: 100_000, batch: 1000, repeats: 2 },
+        bulkRemove: { rows: 5000, sqliteRows: 900, rounds: 7 },
       };
 }

@@ -9,7 +9,7 @@ import { benchEntities } from "./entities";
 import { progress } from "./progress";
 import { StatementCounter } from "./statement-counter";
 
-export type DriverName = "postgres" | "sqlite";
+export type DriverName = "postgres" | "sqlite" | "mariadb";
 
 /** One fresh database for the run, with a counting DataSource over the bench entities. */
 export interface BenchDatabase {
@@ -65,6 +65,25 @@ export async function openPostgres(serverUrl: string): Promise<BenchDatabase> {
     const client = new Client({ connectionString: serverUrl });
     await client.connect();
     await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await client.end();
+  });
+}
+
+/** A fresh database on the MariaDB server of `serverUrl` (MARIADB_URL); only some scenarios run on it. */
+export async function openMariadb(serverUrl: string): Promise<BenchDatabase> {
+  const name = `occ_bench_${randomBytes(4).toString("hex")}`;
+  const mysql = await import("mysql2/promise");
+  const admin = await mysql.createConnection(serverUrl);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const [rows] = await admin.query("SELECT VERSION() AS version");
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const base = { type: "mariadb", url: url.toString(), entities: benchEntities } as DataSourceOptions;
+  const version = (rows as Array<{ version: string }>)[0].version;
+  return finish("mariadb", base, url.toString(), `MariaDB ${version}`, async () => {
+    const client = await mysql.createConnection(serverUrl);
+    await client.query(`DROP DATABASE IF EXISTS ${name}`);
     await client.end();
   });
 }

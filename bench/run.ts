@@ -1,17 +1,18 @@
 /**
- * `npm run bench [-- --quick]`: typeorm-occ against plain TypeORM and the raw drivers on
- * PostgreSQL and SQLite. Progress goes to stderr; the report to stdout and
- * bench/results/<date>.md.
+ * `npm run bench [-- --quick] [-- --only=bulk-remove,…]`: typeorm-occ against plain TypeORM and the
+ * raw drivers on PostgreSQL and SQLite (and MariaDB, where a scenario supports it and MARIADB_URL is
+ * set). Progress goes to stderr; the report to stdout and bench/results/<date>.md.
  */
 import "reflect-metadata";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { configFor } from "./config";
-import { openPostgres, openSqlite, startPostgres, type BenchDatabase } from "./databases";
+import { openMariadb, openPostgres, openSqlite, startPostgres, type BenchDatabase } from "./databases";
 import { machineInfo } from "./machine";
 import { progress } from "./progress";
 import { renderTargets, type Section } from "./report";
 import { aggregateSave } from "./scenarios/aggregate-save";
+import { bulkRemove } from "./scenarios/bulk-remove";
 import { contendedCounter } from "./scenarios/contended-counter";
 import { memory } from "./scenarios/memory";
 import { singleSave } from "./scenarios/single-save";
@@ -30,35 +31,44 @@ async function attempt(title: string, scenario: () => Promise<Section>): Promise
 
 async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
+  // --only=single-save,bulk-remove runs just those scenarios (for development; the report says so).
+  const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
+  const wanted = (scenario: string) => !only || only.includes(scenario);
   const config = configFor(quick);
   const started = Date.now();
-  progress(`${quick ? "quick" : "full"} run`);
+  progress(`${quick ? "quick" : "full"} run${only ? ` of ${only.join(", ")}` : ""}`);
 
   const server = await startPostgres();
   const databases: BenchDatabase[] = [];
   const sections: Section[] = [];
+  let mariadb: BenchDatabase | undefined;
   try {
     databases.push(await openPostgres(server.url), await openSqlite());
-    for (const db of databases) sections.push(await attempt(`1. Single save — ${db.driver}`, () => singleSave(db, config)));
-    for (const db of databases) sections.push(await attempt(`2. Statements per operation — ${db.driver}`, () => statementsPerOperation(db)));
-    for (const db of databases) sections.push(await attempt(`3. Aggregate save — ${db.driver}`, () => aggregateSave(db, config)));
-    sections.push(await attempt("4. Contended counter — PostgreSQL", () => contendedCounter(databases[0], config)));
-    sections.push(await attempt("5. Memory — peak RSS", () => memory(config)));
+    if (process.env.MARIADB_URL && wanted("bulk-remove")) mariadb = await openMariadb(process.env.MARIADB_URL);
+    if (wanted("single-save")) for (const db of databases) sections.push(await attempt(`1. Single save — ${db.driver}`, () => singleSave(db, config)));
+    if (wanted("statements")) for (const db of databases) sections.push(await attempt(`2. Statements per operation — ${db.driver}`, () => statementsPerOperation(db)));
+    if (wanted("aggregate-save")) for (const db of databases) sections.push(await attempt(`3. Aggregate save — ${db.driver}`, () => aggregateSave(db, config)));
+    if (wanted("contended-counter")) sections.push(await attempt("4. Contended counter — PostgreSQL", () => contendedCounter(databases[0], config)));
+    if (wanted("memory")) sections.push(await attempt("5. Memory — peak RSS", () => memory(config)));
+    if (wanted("bulk-remove")) {
+      for (const db of [...databases, ...(mariadb ? [mariadb] : [])]) sections.push(await attempt(`6. Bulk remove — ${db.driver}`, () => bulkRemove(db, config)));
+    }
   } finally {
     for (const db of databases) await db.close();
+    await mariadb?.close();
     await server.stop();
   }
 
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const date = new Date().toISOString().slice(0, 10);
   const report = [
-    `# typeorm-occ benchmark — ${date}${quick ? " (quick run)" : ""}`,
+    `# typeorm-occ benchmark — ${date}${quick ? " (quick run)" : ""}${only ? ` (only ${only.join(", ")})` : ""}`,
     "",
     `Run with \`npm run bench${quick ? " -- --quick" : ""}\` in ${minutes} min. Times: median (p25–p75). Ratios: median over plain TypeORM's median (< 1 is faster).`,
     "",
     "## Machine",
     "",
-    ...machineInfo(databases.map((db) => db.version)),
+    ...machineInfo([...databases, ...(mariadb ? [mariadb] : [])].map((db) => db.version)),
     "",
     "## Targets",
     "",
@@ -70,7 +80,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${report}\n`);
   const directory = resolve(__dirname, "../../bench/results");
   mkdirSync(directory, { recursive: true });
-  const file = join(directory, `${date}${quick ? "-quick" : ""}.md`);
+  const file = join(directory, `${date}${quick ? "-quick" : ""}${only ? `-only-${only.join("-")}` : ""}.md`);
   writeFileSync(file, `${report}\n`);
   progress(`wrote ${file}`);
 }
