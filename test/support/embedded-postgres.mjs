@@ -84,8 +84,8 @@ function run(file, args, options) {
  * The binaries as the server's OS user can run them: in place when it can reach them, otherwise
  * copied (with their lib/ and share/, found relative to bin/) into `dir`, which it can enter.
  */
-async function reachableBinaries(dir, owner) {
-  const binaries = await packagedBinaries();
+async function reachableBinaries(dir, owner, given) {
+  const binaries = given ?? (await packagedBinaries());
   try {
     await run(binaries.initdb, ["--version"], owner);
     return binaries;
@@ -135,8 +135,9 @@ function stopped(child) {
  * Initialises a throwaway cluster in a temporary folder, starts it on a free port and creates the
  * database `test`. Resolves with its URL and a `stop()` that shuts it down and deletes the folder;
  * every failure rejects with an {@link EmbeddedPostgresError} saying what went wrong.
+ * `options.binaries` ({ initdb, postgres }) replaces the packaged ones (for tests).
  */
-export async function startEmbeddedPostgres() {
+export async function startEmbeddedPostgres(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), "typeorm-occ-pg-"));
   let server;
   // A run that dies without teardown must not leave a server behind.
@@ -146,7 +147,7 @@ export async function startEmbeddedPostgres() {
     const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
     const owner = isRoot ? postgresOsUser() : {};
     if (isRoot) chmodSync(dir, 0o755); // the server's OS user enters it; only it can write inside data/
-    const binaries = await reachableBinaries(dir, owner);
+    const binaries = await reachableBinaries(dir, owner, options.binaries);
 
     const data = join(dir, "data");
     const passwordFile = join(dir, "password");
