@@ -194,7 +194,7 @@ export async function startEmbeddedPostgres(options = {}) {
   } catch (error) {
     process.removeListener("exit", killOnExit);
     if (server) {
-      server.kill("SIGKILL");
+      server.kill("SIGQUIT"); // immediate shutdown: the postmaster takes its backends with it
       await stopped(server);
     }
     rmSync(dir, { recursive: true, force: true });
