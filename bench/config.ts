@@ -7,6 +7,7 @@ export interface BenchConfig {
   /** Scenario 6 (updateIf): rounds and seconds per method and setting; workers, rows and pool from `contention`. */
   calculatedUpdate: { rounds: number; seconds: number };
   memory: { entities: number; batch: number; repeats: number };
+  bulkRemove: { rows: number; sqliteRows: number; rounds: number };
 }
 
 export function configFor(quick: boolean): BenchConfig {
@@ -18,6 +19,7 @@ export function configFor(quick: boolean): BenchConfig {
         contention: { rounds: 2, seconds: 0.6, workers: [8, 32], rows: [1, 100], poolSize: 16, retries: 10 },
         calculatedUpdate: { rounds: 2, seconds: 0.5 },
         memory: { entities: 10_000, batch: 1000, repeats: 1 },
+        bulkRemove: { rows: 5000, sqliteRows: 900, rounds: 3 },
       }
     : {
         quick,
@@ -26,5 +28,6 @@ export function configFor(quick: boolean): BenchConfig {
         contention: { rounds: 3, seconds: 2, workers: [8, 32], rows: [1, 100], poolSize: 16, retries: 10 },
         calculatedUpdate: { rounds: 3, seconds: 1 },
         memory: { entities: 100_000, batch: 1000, repeats: 2 },
+        bulkRemove: { rows: 5000, sqliteRows: 900, rounds: 7 },
       };
 }

@@ -69,6 +69,26 @@ export async function openPostgres(serverUrl: string): Promise<BenchDatabase> {
   });
 }
 
+/** A fresh database on the MariaDB server of `serverUrl` (MARIADB_URL); only some scenarios run on it. */
+/** A fresh database on the MariaDB server of `serverUrl` (MARIADB_URL), for the scenarios that compare databases. */
+export async function openMariadb(serverUrl: string): Promise<BenchDatabase> {
+  const name = `occ_bench_${randomBytes(4).toString("hex")}`;
+  const mysql = await import("mysql2/promise");
+  const admin = await mysql.createConnection(serverUrl);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const [rows] = await admin.query("SELECT VERSION() AS version");
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const base = { type: "mariadb", url: url.toString(), entities: benchEntities } as DataSourceOptions;
+  const version = (rows as Array<{ version: string }>)[0].version;
+  return finish("mariadb", base, url.toString(), `MariaDB ${version}`, async () => {
+    const client = await mysql.createConnection(serverUrl);
+    await client.query(`DROP DATABASE IF EXISTS ${name}`);
+    await client.end();
+  });
+}
+
 export async function openSqlite(): Promise<BenchDatabase> {
   const dir = mkdtempSync(join(tmpdir(), "typeorm-occ-bench-"));
   const file = join(dir, "bench.sqlite");
@@ -79,24 +99,6 @@ export async function openSqlite(): Promise<BenchDatabase> {
   const version = (probe.prepare("select sqlite_version() as v").get() as { v: string }).v;
   probe.close();
   return finish("sqlite", base, file, `SQLite ${version} (better-sqlite3, WAL file)`, async () => rmSync(dir, { recursive: true, force: true }));
-}
-
-/** A fresh database on the MariaDB server of `serverUrl` (MARIADB_URL), for the scenarios that compare databases. */
-export async function openMariadb(serverUrl: string): Promise<BenchDatabase> {
-  const name = `occ_bench_${randomBytes(4).toString("hex")}`;
-  const mysql = await import("mysql2/promise");
-  const admin = await mysql.createConnection(serverUrl);
-  await admin.query(`CREATE DATABASE ${name}`);
-  const [[{ version }]] = (await admin.query("SELECT VERSION() AS version")) as unknown as [[{ version: string }]];
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const base = { type: "mariadb", url: url.toString(), entities: benchEntities } as DataSourceOptions;
-  return finish("mariadb", base, url.toString(), `MariaDB ${version}`, async () => {
-    const client = await mysql.createConnection(serverUrl);
-    await client.query(`DROP DATABASE IF EXISTS ${name}`);
-    await client.end();
-  });
 }
 
 async function finish(

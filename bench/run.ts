@@ -1,29 +1,44 @@
 /**
- * `npm run bench [-- --quick]`: typeorm-occ against plain TypeORM and the raw drivers on
- * PostgreSQL and SQLite. Progress goes to stderr; the report to stdout and
- * bench/results/<date>.md.
+ * `npm run bench [-- --quick] [-- --only=bulk-remove,…]`: typeorm-occ against plain TypeORM and the
+ * raw drivers on PostgreSQL and SQLite (and MariaDB, where a scenario supports it and MARIADB_URL is
+ * set). Progress goes to stderr; the report to stdout and bench/results/<date>.md.
  */
 import "reflect-metadata";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { configFor } from "./config";
-import { openPostgres, openSqlite, startPostgres, type BenchDatabase } from "./databases";
+import { openMariadb, openPostgres, openSqlite, startPostgres, type BenchDatabase } from "./databases";
 import { machineInfo } from "./machine";
 import { progress } from "./progress";
 import { renderTargets, type Section } from "./report";
 import { aggregateSave } from "./scenarios/aggregate-save";
+import { bulkRemove } from "./scenarios/bulk-remove";
 import { calculatedUpdates } from "./scenarios/calculated-update";
 import { contendedCounter } from "./scenarios/contended-counter";
 import { memory } from "./scenarios/memory";
 import { singleSave } from "./scenarios/single-save";
 import { statementsPerOperation } from "./scenarios/statements";
 
-/** `--only=<text>`: run only the scenarios whose title contains it, e.g. `--only=updateIf`. */
-const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).toLowerCase();
+/**
+ * `--only=<text>[,<text>…]`: run only the scenarios whose title contains one of them, case and
+ * punctuation aside (`--only=updateIf`, `--only=bulk-remove,single-save`); the report says so.
+ */
+const only = process.argv
+  .find((arg) => arg.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",")
+  .map((text) => comparable(text))
+  .filter(Boolean);
+
+function comparable(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+}
+
+const wanted = (title: string) => !only || only.some((text) => comparable(title).includes(text));
 
 /** A failed scenario is reported as such, and the others still run; one left out by --only is undefined. */
 async function attempt(title: string, scenario: () => Promise<Section>): Promise<Section | undefined> {
-  if (only && !title.toLowerCase().includes(only)) return undefined;
+  if (!wanted(title)) return undefined;
   try {
     return await scenario();
   } catch (error) {
@@ -37,21 +52,25 @@ async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
   const config = configFor(quick);
   const started = Date.now();
-  progress(`${quick ? "quick" : "full"} run`);
+  progress(`${quick ? "quick" : "full"} run${only ? ` of ${only.join(", ")}` : ""}`);
 
   const server = await startPostgres();
   const databases: BenchDatabase[] = [];
   const sections: Array<Section | undefined> = [];
+  let mariadb: BenchDatabase | undefined;
   try {
     databases.push(await openPostgres(server.url), await openSqlite());
+    if (process.env.MARIADB_URL && wanted("7. Bulk remove — mariadb")) mariadb = await openMariadb(process.env.MARIADB_URL);
     for (const db of databases) sections.push(await attempt(`1. Single save — ${db.driver}`, () => singleSave(db, config)));
     for (const db of databases) sections.push(await attempt(`2. Statements per operation — ${db.driver}`, () => statementsPerOperation(db)));
     for (const db of databases) sections.push(await attempt(`3. Aggregate save — ${db.driver}`, () => aggregateSave(db, config)));
     sections.push(await attempt("4. Contended counter — PostgreSQL", () => contendedCounter(databases[0], config)));
     sections.push(await attempt("5. Memory — peak RSS", () => memory(config)));
     sections.push(...(await calculatedUpdates(databases, config, attempt)));
+    for (const db of [...databases, ...(mariadb ? [mariadb] : [])]) sections.push(await attempt(`7. Bulk remove — ${db.driver}`, () => bulkRemove(db, config)));
   } finally {
     for (const db of databases) await db.close();
+    await mariadb?.close();
     await server.stop();
   }
 
@@ -59,13 +78,13 @@ async function main(): Promise<void> {
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const date = new Date().toISOString().slice(0, 10);
   const report = [
-    `# typeorm-occ benchmark — ${date}${quick ? " (quick run)" : ""}`,
+    `# typeorm-occ benchmark — ${date}${quick ? " (quick run)" : ""}${only ? ` (only ${only.join(", ")})` : ""}`,
     "",
     `Run with \`npm run bench${quick ? " -- --quick" : ""}\` in ${minutes} min. Times: median (p25–p75). Ratios: median over plain TypeORM's median (< 1 is faster).`,
     "",
     "## Machine",
     "",
-    ...machineInfo(databases.map((db) => db.version)),
+    ...machineInfo([...databases, ...(mariadb ? [mariadb] : [])].map((db) => db.version)),
     "",
     "## Targets",
     "",
@@ -77,7 +96,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${report}\n`);
   const directory = resolve(__dirname, "../../bench/results");
   mkdirSync(directory, { recursive: true });
-  const file = join(directory, `${date}${only ? `-only-${only.replace(/[^a-z0-9]+/g, "-")}` : ""}${quick ? "-quick" : ""}.md`);
+  const file = join(directory, `${date}${only ? `-only-${only.map((text) => text.replace(/ /g, "-")).join("-")}` : ""}${quick ? "-quick" : ""}.md`);
   writeFileSync(file, `${report}\n`);
   progress(`wrote ${file}`);
 }

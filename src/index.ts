@@ -32,6 +32,7 @@ export {
   isRetryableConflict,
   isSerializationFailure,
   isDeadlock,
+  isLockWaitTimeout,
   isSqliteBusy,
   type OptimisticRetryOptions,
 } from "./retry";

@@ -18,7 +18,7 @@ export interface OptimisticRetryOptions {
   maxDelayMs?: number;
   /**
    * Which errors are conflicts worth retrying. Defaults to {@link isRetryableConflict}: a
-   * `StaleDataError`, a PostgreSQL serialization failure (SQLSTATE 40001) or deadlock (40P01).
+   * `StaleDataError`, a serialization failure, a deadlock or a lock wait that timed out.
    */
   retryOn?: (error: unknown) => boolean;
   /** Called before each new attempt, e.g. for metrics. */
@@ -26,38 +26,96 @@ export interface OptimisticRetryOptions {
 }
 
 /**
- * A version conflict, a PostgreSQL serialization failure (REPEATABLE READ / SERIALIZABLE), or a
- * deadlock PostgreSQL broke by rolling this transaction back (40P01: e.g. one aggregate save changing
- * a line while another removes it). All three leave nothing written, so running the unit again is safe.
+ * An error after which running the unit again from the start is safe and may succeed: a version
+ * conflict ({@link isStaleDataError}), a serialization failure ({@link isSerializationFailure}), a
+ * deadlock ({@link isDeadlock}) or a lock wait that ran out ({@link isLockWaitTimeout}), on
+ * PostgreSQL, MariaDB and MySQL. Each one leaves the attempt's transaction to be rolled back, so
+ * nothing of it is written. SQLite's `SQLITE_BUSY` is not included: see {@link isSqliteBusy}.
+ *
+ * @example
+ * try {
+ *   await orders.save(order);
+ * } catch (error) {
+ *   if (isRetryableConflict(error)) return reply.status(409).send("try again");
+ *   throw error;
+ * }
  */
 export function isRetryableConflict(error: unknown): boolean {
-  return isStaleDataError(error) || isSerializationFailure(error) || isDeadlock(error);
-}
-
-/** SQLSTATE 40P01 (deadlock_detected): PostgreSQL rolled this transaction back to break a deadlock. */
-export function isDeadlock(error: unknown): boolean {
-  return sqlState(error) === "40P01";
-}
-
-/** SQLSTATE 40001, as raised by PostgreSQL (and wrapped by TypeORM's QueryFailedError). */
-export function isSerializationFailure(error: unknown): boolean {
-  return sqlState(error) === "40001";
-}
-
-/** SQLite's "database is locked" (SQLITE_BUSY): worth retrying when several processes share a file. */
-export function isSqliteBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown; driverError?: { code?: unknown } } | null)?.driverError?.code ?? (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
-}
-
-function sqlState(error: unknown): unknown {
-  if (typeof error !== "object" || error === null) return undefined;
-  const withCode = error as { code?: unknown; driverError?: { code?: unknown } };
-  return withCode.driverError?.code ?? withCode.code;
+  return isStaleDataError(error) || isSerializationFailure(error) || isDeadlock(error) || isLockWaitTimeout(error);
 }
 
 /**
- * Runs a load-change-save unit and, when it loses a race (`StaleDataError`, or SQLSTATE 40001), runs
+ * The database broke a deadlock by rolling this transaction back: PostgreSQL's SQLSTATE 40P01
+ * (deadlock_detected), MariaDB's and MySQL's `ER_LOCK_DEADLOCK` (errno 1213). Two transactions
+ * that lock the same rows in opposite orders meet here; the other one goes on.
+ *
+ * @example
+ * const retryDeadlocksOnly = { retryOn: isDeadlock };
+ * await withOptimisticRetry(() => transfer(from, to, amount), retryDeadlocksOnly);
+ */
+export function isDeadlock(error: unknown): boolean {
+  return driverField(error, "code") === "40P01" || mysqlError(error, "ER_LOCK_DEADLOCK", 1213);
+}
+
+/**
+ * A statement waited for a row lock longer than the database allows and was refused: MariaDB's and
+ * MySQL's `ER_LOCK_WAIT_TIMEOUT` (errno 1205, after `innodb_lock_wait_timeout`, 50 s by default),
+ * PostgreSQL's SQLSTATE 55P03 (lock_not_available, after `lock_timeout` or with `NOWAIT`). MariaDB
+ * and MySQL undo only the statement: the transaction around it must be rolled back before the
+ * retry, as `withOptimisticRetry` does with `{ dataSource }` and as `save()` does with its own.
+ *
+ * @example
+ * await withOptimisticRetry(async (manager) => {
+ *   await manager.query("SET SESSION innodb_lock_wait_timeout = 2"); // MariaDB: give up waiting after 2 s
+ *   const stock = await manager.findOneByOrFail(Stock, { sku });
+ *   stock.quantity -= 1;
+ *   await manager.save(stock);
+ * }, { dataSource, retryOn: isLockWaitTimeout });
+ */
+export function isLockWaitTimeout(error: unknown): boolean {
+  return driverField(error, "code") === "55P03" || mysqlError(error, "ER_LOCK_WAIT_TIMEOUT", 1205);
+}
+
+/**
+ * The database refused a transaction whose snapshot is out of date: PostgreSQL's SQLSTATE 40001
+ * (under REPEATABLE READ or SERIALIZABLE), and MariaDB's `ER_CHECKREAD` (errno 1020, "Record has
+ * changed since last read", under `innodb_snapshot_isolation`, on by default from MariaDB 11.8).
+ * Both roll the whole transaction back.
+ *
+ * @example
+ * await withOptimisticRetry(work, { dataSource, isolationLevel: "REPEATABLE READ", retryOn: isSerializationFailure });
+ */
+export function isSerializationFailure(error: unknown): boolean {
+  return driverField(error, "code") === "40001" || mysqlError(error, "ER_CHECKREAD", 1020);
+}
+
+/**
+ * SQLite's "database is locked" (`SQLITE_BUSY`, `SQLITE_BUSY_SNAPSHOT`): worth retrying when several
+ * connections or processes share a file. Not part of {@link isRetryableConflict}: add it where
+ * several connections write one file.
+ *
+ * @example
+ * await withOptimisticRetry(work, { dataSource, retryOn: (e) => isRetryableConflict(e) || isSqliteBusy(e) });
+ */
+export function isSqliteBusy(error: unknown): boolean {
+  const code = driverField(error, "code");
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
+}
+
+/** A field of the driver's error, read through TypeORM's `QueryFailedError` (`driverError`) or directly. */
+function driverField(error: unknown, field: "code" | "errno"): unknown {
+  if (typeof error !== "object" || error === null) return undefined;
+  const withFields = error as { driverError?: Record<string, unknown> } & Record<string, unknown>;
+  return withFields.driverError?.[field] ?? withFields[field];
+}
+
+/** mysql2 (and mysql) name the server's error in `code` and number it in `errno`. */
+function mysqlError(error: unknown, code: string, errno: number): boolean {
+  return driverField(error, "code") === code || driverField(error, "errno") === errno;
+}
+
+/**
+ * Runs a load-change-save unit and, when it loses a race ({@link isRetryableConflict}), runs
  * it again from the start: `fn` must load fresh state on every attempt. Other errors are rethrown
  * at once; after the last retry the last conflict is rethrown.
  *

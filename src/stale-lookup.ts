@@ -14,7 +14,7 @@ export interface StaleWrite {
 
 /**
  * Builds the error for a write that matched no row. Only here, on the failure path, is the row read
- * again (inside the same transaction) to report the version it holds now.
+ * again (inside the same transaction) to report the version it holds now, as committed.
  */
 export async function staleDataError(queryRunner: QueryRunner, write: StaleWrite): Promise<StaleDataError> {
   const actual = await readVersions(queryRunner, write.metadata, write.versionColumn, [write.identifier]);
@@ -32,7 +32,10 @@ export function staleErrorFromVersion(write: StaleWrite, actualVersion: number |
   });
 }
 
-/** Current versions of the given rows (soft-deleted ones included), keyed by {@link rowKey}. */
+/**
+ * Current versions of the given rows (soft-deleted ones included), keyed by {@link rowKey}: the
+ * latest committed ones, which the failed write met, not an older snapshot of the transaction's.
+ */
 export async function readVersions(
   queryRunner: QueryRunner,
   metadata: EntityMetadata,
@@ -43,9 +46,16 @@ export async function readVersions(
   const query = queryRunner.manager
     .createQueryBuilder(metadata.target, alias, queryRunner)
     .withDeleted()
-    .select(`${alias}.${versionColumn.propertyPath}`, "occ_version")
-    .whereInIds(identifiers.map((identifier) => metadata.getEntityIdMap(identifier) ?? identifier));
+    .select(`${alias}.${versionColumn.propertyPath}`, "occ_version");
+  const [key] = metadata.primaryColumns;
+  if (metadata.primaryColumns.length === 1) {
+    // One IN list: TypeORM's whereInIds writes `pk = :a OR pk = :b …`, which SQLite refuses past 1,000 rows.
+    query.where(`${alias}.${key.propertyPath} IN (:...occIds)`, { occIds: identifiers.map((identifier) => key.getEntityValue(identifier)) });
+  } else {
+    query.whereInIds(identifiers.map((identifier) => metadata.getEntityIdMap(identifier) ?? identifier));
+  }
   for (const column of metadata.primaryColumns) query.addSelect(`${alias}.${column.propertyPath}`, `occ_pk_${column.databaseName}`);
+  if (queryRunner.isTransactionActive && readsFromSnapshot(queryRunner)) query.setLock("pessimistic_read");
   const rows: Record<string, unknown>[] = await query.getRawMany();
   const versions = new Map<string, number>();
   for (const row of rows) {
@@ -54,4 +64,17 @@ export async function readVersions(
     versions.set(rowKey(metadata, primaryKey), Number(row.occ_version));
   }
   return versions;
+}
+
+/**
+ * Under MySQL's and MariaDB's default REPEATABLE READ, a plain SELECT inside a transaction answers
+ * from the snapshot of its first read, older than the row the failed write just met ("expected 1,
+ * found 1" with the row at 2); a locking read sees the latest committed row. Under REPEATABLE READ
+ * the failed write already locked that row, so the lock costs no wait. PostgreSQL reads committed
+ * rows under READ COMMITTED and refuses a write to a newer row (SQLSTATE 40001) under stricter
+ * levels; SQLite's writer always reads the latest rows, and has no locking reads.
+ */
+function readsFromSnapshot(queryRunner: QueryRunner): boolean {
+  const type = queryRunner.connection.driver.options.type;
+  return type === "mysql" || type === "mariadb" || type === "aurora-mysql";
 }

@@ -1,5 +1,6 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner, UpdateResult, DeleteResult } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
+import { deleteBatches } from "./delete-batches";
 import { TypeOrmCompatibilityError, type StaleOperation } from "./errors";
 import { readVersions, staleDataError, staleErrorFromVersion, type StaleWrite } from "./stale-lookup";
 import { setColumnValue } from "./value-maps";
@@ -61,8 +62,10 @@ export interface CheckedRemoval {
 }
 
 /**
- * One `DELETE … WHERE (<pk> AND version = :v0) OR (<pk> AND version = :v1) …` for a batch of rows of
- * one entity, like TypeORM's own batched delete. If fewer rows than expected were deleted, the
+ * Version-checked DELETEs for a batch of rows of one entity: as few statements as the database's
+ * limits allow (usually one, like TypeORM's own batched delete), each
+ * `DELETE … WHERE (version = :v0 AND pk IN (…)) OR (version = :v1 AND pk IN (…)) …` (composite keys:
+ * `(pk1 AND pk2 AND version)` per row). If a statement deleted fewer rows than it was given, its
  * survivors are read to name the stale one; the caller's transaction then rolls the batch back.
  */
 export async function checkedDelete(
@@ -71,33 +74,45 @@ export async function checkedDelete(
   versionColumn: ColumnMetadata,
   removals: CheckedRemoval[],
 ): Promise<void> {
-  const query = queryRunner.manager.createQueryBuilder(queryRunner).delete().from(metadata.target).callListeners(false);
-  const escape = (name: string) => query.escape(name);
-  const conditions = removals.map((removal, row) => {
-    const parts = metadata.primaryColumns.map((column, index) => {
-      query.setParameter(`occ_pk_${row}_${index}`, column.getEntityValue(removal.identifier));
-      return `${escape(column.databaseName)} = :occ_pk_${row}_${index}`;
+  for (const batch of deleteBatches(metadata, removals)) {
+    const query = queryRunner.manager.createQueryBuilder(queryRunner).delete().from(metadata.target).callListeners(false);
+    const escape = (name: string) => query.escape(name);
+    const version = escape(versionColumn.databaseName);
+    const [key] = metadata.primaryColumns;
+    const conditions = batch.conditions.map((rows, n) => {
+      query.setParameter(`occ_version_${n}`, rows[0].expectedVersion);
+      if (metadata.primaryColumns.length === 1) {
+        query.setParameter(`occ_ids_${n}`, rows.map((row) => key.getEntityValue(row.identifier)));
+        return `(${version} = :occ_version_${n} AND ${escape(key.databaseName)} IN (:...occ_ids_${n}))`;
+      }
+      const parts = metadata.primaryColumns.map((column, index) => {
+        query.setParameter(`occ_pk_${n}_${index}`, column.getEntityValue(rows[0].identifier));
+        return `${escape(column.databaseName)} = :occ_pk_${n}_${index}`;
+      });
+      return `(${[...parts, `${version} = :occ_version_${n}`].join(" AND ")})`;
     });
-    query.setParameter(`occ_version_${row}`, removal.expectedVersion);
-    parts.push(`${escape(versionColumn.databaseName)} = :occ_version_${row}`);
-    return `(${parts.join(" AND ")})`;
-  });
-  query.where(conditions.join(" OR "));
-  const result = await query.execute();
-  if (affectedRows(result, metadata) === removals.length) return;
+    query.where(conditions.join(" OR "));
+    const result = await query.execute();
+    if (affectedRows(result, metadata) === batch.rows.length) continue;
 
-  const survivors = await readVersions(queryRunner, metadata, versionColumn, removals.map((removal) => removal.identifier));
-  const actualVersionOf = (removal: CheckedRemoval) => survivors.get(rowKey(metadata, removal.identifier)) ?? null;
-  const stale = removals.find((removal) => actualVersionOf(removal) !== removal.expectedVersion) ?? removals[0];
-  const write: StaleWrite = {
-    metadata,
-    versionColumn,
-    identifier: stale.identifier,
-    expectedVersion: stale.expectedVersion,
-    operation: "delete",
-    entity: stale.entity,
-  };
-  throw staleErrorFromVersion(write, actualVersionOf(stale));
+    // Rows this statement deleted are gone too: a row still there at another version is the stale
+    // one; failing that, one that was gone before (which of the missing ones cannot be told apart).
+    const survivors = await readVersions(queryRunner, metadata, versionColumn, batch.rows.map((removal) => removal.identifier));
+    const actualVersionOf = (removal: CheckedRemoval) => survivors.get(rowKey(metadata, removal.identifier)) ?? null;
+    const stale =
+      batch.rows.find((removal) => actualVersionOf(removal) !== null && actualVersionOf(removal) !== removal.expectedVersion) ??
+      batch.rows.find((removal) => actualVersionOf(removal) === null) ??
+      batch.rows[0];
+    const write: StaleWrite = {
+      metadata,
+      versionColumn,
+      identifier: stale.identifier,
+      expectedVersion: stale.expectedVersion,
+      operation: "delete",
+      entity: stale.entity,
+    };
+    throw staleErrorFromVersion(write, actualVersionOf(stale));
+  }
 }
 
 /** Soft delete or restore through TypeORM's own builders (which add `version = version + 1`), checked. */

@@ -19,6 +19,16 @@ function expectAccounted(history: History, operations: number, finalStates: Awai
   return report;
 }
 
+/**
+ * pg-pool reads `options.connectionTimeoutMillis` on every acquire (and every new connection). Fails
+ * loudly if pg-pool no longer has that shape, rather than letting the test run with the long timeout.
+ */
+function setAcquireTimeout(source: DataSource, milliseconds: number): void {
+  const pool = (source.driver as unknown as { master?: { options?: { connectionTimeoutMillis?: unknown } } }).master;
+  if (typeof pool?.options?.connectionTimeoutMillis !== "number") throw new Error("pg-pool no longer keeps options.connectionTimeoutMillis");
+  pool.options.connectionTimeoutMillis = milliseconds;
+}
+
 describeOnPostgres("PostgreSQL pool exhaustion and statement timeouts: errors surface, nothing is dropped", () => {
   let db: TestDatabase;
   beforeAll(async () => {
@@ -35,11 +45,14 @@ describeOnPostgres("PostgreSQL pool exhaustion and statement timeouts: errors su
   }
 
   it("a pool with every connection taken: each operation fails with the acquire timeout, none is lost", async () => {
-    const pool = await db.open({ poolSize: 2, extra: { connectionTimeoutMillis: 50 } } as object);
+    // Both connections are opened (and kept) before the acquire timeout is shortened: opening one can
+    // take longer than 50 ms on a busy machine, and the second phase must find them open.
+    const pool = await db.open({ poolSize: 2, extra: { connectionTimeoutMillis: 10_000, idleTimeoutMillis: 0 } } as object);
     const history = new History();
     const fixtures = await seedFixtures(db.dataSource, occFlavor, { counters: 4, orders: 2 }, history);
     const holders: QueryRunner[] = [pool.createQueryRunner(), pool.createQueryRunner()];
     for (const holder of holders) await holder.connect();
+    setAcquireTimeout(pool, 50);
 
     await run(pool, fixtures, history, 6, 5);
     const starved = history.records.filter((record) => record.final);
@@ -53,12 +66,13 @@ describeOnPostgres("PostgreSQL pool exhaustion and statement timeouts: errors su
   });
 
   it("more clients than connections with a short acquire timeout: every operation is acknowledged, refused or errored", async () => {
-    // So short that opening a connection can time out too; initialisation is retried until one opens.
-    let pool: DataSource | undefined;
-    for (let tries = 0; !pool && tries < 100; tries++) pool = await db.open({ poolSize: 2, extra: { connectionTimeoutMillis: 10 } } as object).catch(() => undefined);
+    // 10 ms is shorter than opening a connection takes on a busy machine, so the pool opens both of
+    // its connections first (kept: no idle timeout), and only then is the timeout shortened.
+    const pool = await db.open({ poolSize: 2, extra: { connectionTimeoutMillis: 10_000, idleTimeoutMillis: 0 } } as object);
+    await Promise.all([pool.query("SELECT pg_sleep(0.05)"), pool.query("SELECT pg_sleep(0.05)")]);
+    setAcquireTimeout(pool, 10);
     const history = new History();
     const fixtures = await seedFixtures(db.dataSource, occFlavor, { counters: 4, orders: 2 }, history);
-    if (!pool) throw new Error("could not open a connection within 10 ms in 100 tries");
     await run(pool, fixtures, history, 12, 25, { retries: 5 });
     const report = expectAccounted(history, 12 * 25, await readFinalStates(db.dataSource, occFlavor));
     expect(report.acknowledged + report.errors).toBeGreaterThan(0);

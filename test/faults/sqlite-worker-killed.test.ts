@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { enabledDrivers } from "../support/drivers";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
@@ -20,6 +21,20 @@ describeOnSqlite("SQLite worker process killed with SIGKILL inside a write trans
   });
   afterAll(async () => db?.close());
 
+  // A failed run must not leave workers writing into the folder afterAll deletes.
+  const children: ChildProcess[] = [];
+  const fork = (config: Parameters<typeof forkWorker>[0]) => {
+    const child = forkWorker(config);
+    children.push(child);
+    return child;
+  };
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited(child);
+    }
+  });
+
   const file = (name: string) => join(database, "..", name);
 
   it("leaves a consistent file, and the history of acknowledged operations has no anomaly", async () => {
@@ -34,8 +49,8 @@ describeOnSqlite("SQLite worker process killed with SIGKILL inside a write trans
     });
 
     // p0 runs 15 operations, then holds a write transaction with an uncommitted +1000 on the hot counter.
-    const victim = forkWorker({ ...workerConfig(0, 1000), holdAfter: 15 });
-    const others = [1, 2].map((n) => forkWorker(workerConfig(n, 60)));
+    const victim = fork({ ...workerConfig(0, 1000), holdAfter: 15 });
+    const others = [1, 2].map((n) => fork(workerConfig(n, 60)));
     const holding = await new Promise<{ versionRead: number; value: number }>((resolve, reject) => {
       victim.once("message", (message) => resolve((message as { holding: { versionRead: number; value: number } }).holding));
       victim.once("exit", (code) => reject(new Error(`victim exited early with ${code}`)));
@@ -45,7 +60,7 @@ describeOnSqlite("SQLite worker process killed with SIGKILL inside a write trans
     for (const child of others) expect((await exited(child)).code).toBe(0);
 
     // "Restart": a new process on the same file runs more work, then everything is checked.
-    const restarted = forkWorker(workerConfig(3, 30));
+    const restarted = fork(workerConfig(3, 30));
     expect((await exited(restarted)).code).toBe(0);
 
     const integrity = (await db.dataSource.query("PRAGMA integrity_check")) as Array<{ integrity_check: string }>;

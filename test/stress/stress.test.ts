@@ -26,6 +26,9 @@ describe.each(enabledDrivers().filter((driver) => driver !== "mariadb"))("stress
   });
   afterAll(async () => db?.close());
 
+  // A fixed amount of work: on a loaded 2-core machine the PostgreSQL run (whose deadlocks each wait
+  // deadlock_timeout, 1 s) can take longer than Jest's default 60 s; nothing asserted depends on time.
+  const timeout = 180_000;
   const run = (flavor: Flavor) =>
     runScenario({ flavor, admin: db.dataSource, workerSources, workers, opsPerWorker, counters: 8, orders: 4, seed: 7 });
 
@@ -36,7 +39,7 @@ describe.each(enabledDrivers().filter((driver) => driver !== "mariadb"))("stress
     expect(report.errors).toBe(0);
     expect(report.acknowledged).toBeGreaterThan(workers * opsPerWorker * 0.9);
     expect(report.stale).toBeGreaterThan(0); // the workers really did collide
-  });
+  }, timeout);
 
   it("finds lost updates in the same workload on TypeORM's own @VersionColumn (the checker can see them)", async () => {
     const { report } = await run(plainFlavor);
@@ -45,5 +48,5 @@ describe.each(enabledDrivers().filter((driver) => driver !== "mariadb"))("stress
     const lostUpdates = ["stale-read", "lost-increment", "final-state-mismatch"] as const;
     expect(lostUpdates.reduce((sum, kind) => sum + (report.anomaliesByKind[kind] ?? 0), 0)).toBeGreaterThan(0);
     expect(report.anomaliesByKind["version-not-incremented"] ?? 0).toBeGreaterThan(0);
-  });
+  }, timeout);
 });
