@@ -32,7 +32,7 @@ async function loadedRows(manager: EntityManager, target: EntityTarget<Item>, ro
 }
 
 /**
- * Scenario 6: `remove(rows)` of N loaded versioned rows in one call. Plain TypeORM sends one
+ * Scenario 7: `remove(rows)` of N loaded versioned rows in one call. Plain TypeORM sends one
  * `DELETE … WHERE id IN (…)`; typeorm-occ checks every row's version in the same statement(s).
  * Each sample removes a fresh set of rows; only the remove() is timed.
  */
