@@ -1,4 +1,6 @@
 import type { DataSource, EntityMetadata, EntitySubscriberInterface, LoadEvent, ObjectLiteral } from "typeorm";
+import type { PersistenceSubject } from "../internals/typeorm-internals";
+import { hasCompletePrimaryKey } from "../versioned-metadata";
 import { aggregateGraphOf, type AggregateGraph } from "./aggregate-graph";
 
 /**
@@ -15,11 +17,14 @@ export interface LoadedRoot {
 }
 
 const loadedWith = new WeakMap<object, LoadedRoot>();
+const loadedFromDatabase = new WeakSet<object>();
 
 /** The root object a member was loaded with, if it was loaded inside its aggregate. */
 export function rootLoadedWith(member: object): LoadedRoot | undefined {
   return loadedWith.get(member);
 }
+
+
 
 /** A root was loaded: every member object loaded below it belongs to it. */
 function recordBelow(graph: AggregateGraph, root: ObjectLiteral, metadata: EntityMetadata): void {
@@ -34,10 +39,16 @@ function recordBelow(graph: AggregateGraph, root: ObjectLiteral, metadata: Entit
         if (!child || typeof child !== "object" || seen.has(child)) continue;
         seen.add(child);
         loadedWith.set(child, { root, metadata });
+        loadedFromDatabase.add(child);
         pending.push({ object: child, metadata: relation.inverseEntityMetadata });
       }
     }
   }
+}
+
+/** A member read from the database whose row is gone since: TypeORM would INSERT it again. */
+export function isResurrection(subject: PersistenceSubject): boolean {
+  return Boolean(subject.mustBeInserted && subject.entity && loadedFromDatabase.has(subject.entity) && hasCompletePrimaryKey(subject.metadata, subject.entity));
 }
 
 /** A member was loaded with its parents: when the chain reaches a root object, the member belongs to it. */
@@ -82,7 +93,10 @@ class AggregateLoadSubscriber implements EntitySubscriberInterface<ObjectLiteral
     const metadata = event?.metadata;
     if (!metadata) return;
     if (this.graph.isRoot(metadata)) recordBelow(this.graph, entity, metadata);
-    else if (this.graph.parentLinks(metadata).length > 0) recordAbove(this.graph, entity, metadata);
+    else if (this.graph.parentLinks(metadata).length > 0) {
+      loadedFromDatabase.add(entity);
+      recordAbove(this.graph, entity, metadata);
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import { allowsUncheckedMemberWrite } from "../unchecked-member-write";
 import { occVersionColumn, primaryKeyValues } from "../versioned-metadata";
 import type { AggregateGraph } from "./aggregate-graph";
 import type { Membership } from "./root-resolver";
+import { isResurrection } from "./loaded-with";
 
 /**
  * A member row without a version of its own is guarded by its root's version alone. Changing or
@@ -22,12 +23,22 @@ export function assertMembersGuarded(
   if (allowsUncheckedMemberWrite(unit.options)) return;
   for (const [subject, { current }] of membership) {
     const junction = graph.junctionOwner(subject.metadata) !== undefined;
-    const overwrites = junction || (!subject.mustBeInserted && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
+    const overwrites =
+      junction || isResurrection(subject) || (!subject.mustBeInserted && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
     if (!overwrites || occVersionColumn(subject.metadata)) continue;
-    if (current.length === 0 || current.some((root) => checkedRoots.has(root.key))) continue;
-    const root = current[0];
+    if (current.some((root) => checkedRoots.has(root.key))) continue;
     const row = subject.identifier ?? subject.entity;
     const name = junction ? `${graph.junctionOwner(subject.metadata)!.name} (its many-to-many links)` : `${subject.metadata.name}${row ? `#${formatPrimaryKey(primaryKeyValues(subject.metadata, row))}` : ""}`;
+    if (isResurrection(subject)) {
+      throw new UnguardedWriteError(
+        subject.metadata.name,
+        "save",
+        `${name} was read from the database and its row no longer exists (removed meanwhile): saving it would insert it again from an outdated read. ` +
+          "Reload it; load it with its root to have such a removal reported as StaleDataError; or pass uncheckedMemberWrite() to insert it again deliberately",
+      );
+    }
+    if (current.length === 0) continue; // in no aggregate: nothing guards it, like a plain row
+    const root = current[0];
     const operation = subject.mustBeRemoved ? "remove" : subject.mustBeSoftRemoved ? "soft-remove" : subject.mustBeRecovered ? "recover" : "save";
     throw new UnguardedWriteError(
       subject.metadata.name,

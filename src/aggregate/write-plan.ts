@@ -4,7 +4,7 @@ import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-i
 import { assertVersion } from "../version-value";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
 import { aggregateGraphOf, type AggregateGraph } from "./aggregate-graph";
-import { rootLoadedWith } from "./loaded-with";
+import { isResurrection, rootLoadedWith } from "./loaded-with";
 import { assertMembersGuarded } from "./member-guard";
 import { RootResolver, type Membership, type RootRef } from "./root-resolver";
 
@@ -129,7 +129,7 @@ function changes(subject: PersistenceSubject): boolean {
 /** A member object loaded inside its aggregate belongs to that root as read: it is checked against it. */
 function addLoadedWithRoots(membership: Map<PersistenceSubject, Membership>): void {
   for (const [subject, { current }] of membership) {
-    const loaded = subject.entity && !subject.mustBeInserted ? rootLoadedWith(subject.entity) : undefined;
+    const loaded = subject.entity && (!subject.mustBeInserted || isResurrection(subject)) ? rootLoadedWith(subject.entity) : undefined;
     if (!loaded) continue;
     const primaryKey = primaryKeyValues(loaded.metadata, loaded.root);
     const key = rowKey(loaded.metadata, primaryKey);

@@ -89,6 +89,23 @@ describe.each(enabledDrivers({ mariadb: true }))("a member saved without its roo
     expect((await orders().findOneByOrFail({ id: order.id })).version).toBe(2);
   });
 
+  it("does not insert again a line removed meanwhile (found by the stress checker): StaleDataError, or a refusal without a root", async () => {
+    const order = await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }, { product: "cake", quantity: 1, notes: [] }] }));
+    const x = await loadOrder(order.id);
+    const alone = await lines().findOneByOrFail({ id: x.lines[0].id });
+    const y = await loadOrder(order.id);
+    y.lines = y.lines.slice(1); // Y removes the first line (orphan removal deletes it)
+    await orders().save(y);
+
+    const removed = x.lines[0];
+    removed.quantity = 9137;
+    await expect(lines().save(removed)).rejects.toMatchObject({ name: "StaleDataError", entityName: "Order", expectedVersion: 1, actualVersion: 2 });
+    alone.quantity = 9137;
+    await expect(lines().save(alone)).rejects.toBeInstanceOf(UnguardedWriteError);
+    expect(await lines().countBy({ id: removed.id })).toBe(0);
+    expect(await lines().countBy({ quantity: 9137 })).toBe(0);
+  });
+
   it("with uncheckedMemberWrite(), writes last-writer-wins and still moves the root", async () => {
     const order = await newOrder();
     const holder = await loadOrder(order.id);

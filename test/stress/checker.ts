@@ -35,6 +35,8 @@ export interface CheckReport {
   ops: number;
   acknowledged: number;
   stale: number;
+  /** Writes the library refused before sending anything (nothing written, nothing to retry). */
+  refused: number;
   errors: number;
   /** Indeterminate (error) operations the checker found committed. */
   indeterminateApplied: number;
@@ -199,6 +201,7 @@ export function checkHistory(
     ops: records.filter((r) => r.op.type !== "insert").length,
     acknowledged: count("acknowledged"),
     stale: count("stale"),
+    refused: count("refused"),
     errors: count("error"),
     indeterminateApplied,
     noopAcknowledged,
@@ -217,7 +220,7 @@ export function formatReport(label: string, report: CheckReport, extra = ""): st
     .map(([reason, n]) => `${reason}: ${n}`)
     .join(", ");
   return (
-    `${label}: ops=${report.ops} acknowledged=${report.acknowledged} stale/retried=${report.stale} errors=${report.errors}` +
+    `${label}: ops=${report.ops} acknowledged=${report.acknowledged} stale/retried=${report.stale}${report.refused ? ` refused=${report.refused}` : ""} errors=${report.errors}` +
     `${report.noopAcknowledged ? ` no-op-acks=${report.noopAcknowledged}` : ""} entities=${report.entities} anomalies=${report.anomalies.length}${kinds ? ` (${kinds})` : ""}` +
     `${reasons ? ` [${reasons}]` : ""}${extra}`
   );

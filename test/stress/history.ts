@@ -9,6 +9,8 @@ export type Outcome =
   | "acknowledged"
   /** The save was refused as a conflict (StaleDataError, serialization failure, SQLITE_BUSY) and rolled back. */
   | "stale"
+  /** The library refused the write with a typed error before sending anything (e.g. an unguarded upsert()). */
+  | "refused"
   /** Anything else: the write may or may not have been committed (a killed connection, a timeout). */
   | "error";
 

@@ -1,9 +1,9 @@
-import type { DataSource, EntityManager, EntityTarget } from "typeorm";
+import type { DataSource } from "typeorm";
 import type { IsolationLevel } from "typeorm/driver/types/IsolationLevel";
 import { isRetryableConflict, isSqliteBusy, withOptimisticRetry } from "typeorm-occ";
 import type { Flavor } from "../entities";
 import type { History, OpRecord } from "../history";
-import { orderState, type CounterRow, type LineRow, type OrderRow } from "./model";
+import { counterOperation, orderOperation, type Attempt } from "./operations";
 import { pick, seededRandom } from "./random";
 
 /** The rows a workload runs on (ids created by {@link seedFixtures}). */
@@ -42,9 +42,6 @@ export function isConflict(error: unknown): boolean {
   return isRetryableConflict(error) || isSqliteBusy(error) || isDeadlock(error);
 }
 
-/** Lets other clients run between a read and its write, as a user's think time would (no timer involved). */
-const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /** Name and code of a conflict (grouped in summaries); errors also keep the start of their message. */
 function reasonOf(error: unknown, withMessage: boolean): string {
   const e = error as { name?: string; code?: unknown; message?: unknown; driverError?: { code?: unknown } } | null;
@@ -53,11 +50,9 @@ function reasonOf(error: unknown, withMessage: boolean): string {
   return withMessage && typeof e?.message === "string" ? `${reason}: ${e.message.slice(0, 80)}` : reason;
 }
 
-type Attempt = Partial<Pick<OpRecord, "versionRead" | "versionWritten" | "stateRead" | "stateWritten" | "op">>;
-
 /**
  * One client: runs `ops` read-modify-write operations one after another through
- * withOptimisticRetry and records every attempt in `history`.
+ * withOptimisticRetry and records every attempt in `history` (one record per entity it touches).
  */
 export async function runWorker(
   dataSource: DataSource,
@@ -69,77 +64,35 @@ export async function runWorker(
   const random = seededRandom(options.seed);
   const hotShare = options.hotShare ?? 0.2;
   const orderShare = options.orderShare ?? 0.4;
-  const Counter = flavor.Counter as EntityTarget<CounterRow>;
-  const Order = flavor.Order as EntityTarget<OrderRow>;
-  const Line = flavor.Line as EntityTarget<LineRow>;
 
   for (let index = 0; index < options.ops; index++) {
     const roll = random();
-    const inTransaction = options.mode === "transaction" || (options.mode === "mixed" && random() < 0.5);
-    let entity: string;
-    let work: (manager: EntityManager, attempt: Attempt) => Promise<void>;
+    const transactionRoll = random();
+    const context = { flavor, random, worker: options.worker, index, orders: fixtures.orders };
+    const operation =
+      roll < orderShare
+        ? orderOperation(context, pick(random, fixtures.orders))
+        : counterOperation(context, roll < orderShare + hotShare ? fixtures.hotCounter : pick(random, fixtures.counters));
+    const inTransaction = operation.needsTransaction || options.mode === "transaction" || (options.mode === "mixed" && transactionRoll < 0.5);
 
-    if (roll < orderShare) {
-      const id = pick(random, fixtures.orders);
-      entity = `order:${id}`;
-      const choice = random();
-      const quantity = 1 + Math.floor(random() * 1000);
-      const label = `${options.worker}.${index}`;
-      work = async (manager, attempt) => {
-        const order = await manager.findOneOrFail(Order, { where: { id }, relations: { lines: true } });
-        attempt.versionRead = order.version;
-        attempt.stateRead = orderState(order);
-        await yieldToOthers();
-        if (order.lines.length < 2 || (choice < 0.35 && order.lines.length < 6)) {
-          attempt.op = { type: "add-line", label, quantity };
-          order.lines.push(manager.create(Line, { label, quantity }));
-        } else if (choice < 0.7) {
-          const line = pick(random, order.lines);
-          const changed = line.quantity === quantity ? quantity + 1 : quantity;
-          attempt.op = { type: "change-line", label: line.label, quantity: changed };
-          line.quantity = changed;
-        } else if (choice < 0.9) {
-          const line = pick(random, order.lines);
-          attempt.op = { type: "remove-line", label: line.label };
-          order.lines = order.lines.filter((candidate) => candidate !== line);
-        } else {
-          attempt.op = { type: "note", note: label };
-          order.note = label;
-        }
-        attempt.stateWritten = orderState(order);
-        await manager.save(Order, order);
-        attempt.versionWritten = order.version;
-      };
-    } else {
-      const id = roll < orderShare + hotShare ? fixtures.hotCounter : pick(random, fixtures.counters);
-      entity = `counter:${id}`;
-      work = async (manager, attempt) => {
-        const counter = await manager.findOneByOrFail(Counter, { id });
-        attempt.versionRead = counter.version;
-        attempt.stateRead = counter.value;
-        await yieldToOthers();
-        attempt.op = { type: "increment" };
-        counter.value += 1;
-        attempt.stateWritten = counter.value;
-        await manager.save(Counter, counter);
-        attempt.versionWritten = counter.version;
-      };
-    }
-
-    let current: Attempt = {};
-    const record = (outcome: OpRecord["outcome"], error?: unknown, final = true) =>
-      history.record({
-        worker: options.worker,
-        entity,
-        op: current.op ?? { type: "unknown" },
-        versionRead: current.versionRead ?? null,
-        versionWritten: outcome === "acknowledged" ? current.versionWritten ?? null : null,
-        stateRead: current.stateRead ?? null,
-        stateWritten: current.stateWritten ?? null,
-        outcome,
-        final,
-        ...(error === undefined ? {} : { reason: reasonOf(error, outcome === "error") }),
-      });
+    let current = new Map<string, Attempt>();
+    const fresh = () => (current = new Map(operation.entities.map((entity) => [entity, {}])));
+    const record = (outcome: OpRecord["outcome"], error?: unknown, final = true) => {
+      for (const [entity, attempt] of current) {
+        history.record({
+          worker: options.worker,
+          entity,
+          op: attempt.op ?? { type: "unknown" },
+          versionRead: attempt.versionRead ?? null,
+          versionWritten: outcome === "acknowledged" ? attempt.versionWritten ?? null : null,
+          stateRead: attempt.stateRead ?? null,
+          stateWritten: attempt.stateWritten ?? null,
+          outcome,
+          final,
+          ...(error === undefined ? {} : { reason: reasonOf(error, outcome === "error") }),
+        });
+      }
+    };
     const retryOn = (error: unknown) => {
       if (!isConflict(error)) return false;
       record("stale", error, false);
@@ -150,21 +103,26 @@ export async function runWorker(
       if (inTransaction) {
         await withOptimisticRetry(
           (manager) => {
-            current = {};
-            return work(manager, current);
+            fresh();
+            return operation.work(manager, current);
           },
           { ...retry, dataSource, isolationLevel: options.isolationLevel },
         );
       } else {
         await withOptimisticRetry(() => {
-          current = {};
-          return work(dataSource.manager, current);
+          fresh();
+          return operation.work(dataSource.manager, current);
         }, retry);
       }
       record("acknowledged");
     } catch (error) {
-      record(isConflict(error) ? "stale" : "error", error);
+      record(isConflict(error) ? "stale" : isRefusal(error) ? "refused" : "error", error);
     }
     await options.afterOp?.(index);
   }
+}
+
+/** A write the library refused before sending anything (a typed error naming the safe path). */
+function isRefusal(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === "UnguardedWriteError";
 }
