@@ -119,6 +119,15 @@ describe("README snippets", () => {
     expect((await dataSource.getRepository(aggregate.Order).findOneByOrFail({ id: order.id })).version).toBe(2);
   });
 
+  it("EntitySchema entities marked with occSchema(): a stale cart is refused for another item's change", async () => {
+    const run = await runSnippet(snippetWith("occSchema("), {}, "{ dataSource, carts, id }");
+    opened.push(run.result.dataSource);
+    expect(run.logs).toEqual([[2], ["cart#1 is stale: expected version 1, found 2 (update)"]]);
+    const final = await run.result.carts.findOneOrFail({ where: { id: run.result.id }, relations: { items: true }, order: { items: { id: "ASC" } } });
+    expect(final.version).toBe(2);
+    expect(final.items.map((item: { quantity: number }) => item.quantity)).toEqual([2, 1]);
+  });
+
   it("withOptimisticRetry", async () => {
     const { Wallet, dataSource, id } = wallet;
     await runSnippet(snippetWith("withOptimisticRetry(async (manager)"), { Wallet, dataSource, id });
@@ -155,6 +164,6 @@ describe("README snippets", () => {
   it("covers every TypeScript snippet (the NestJS one runs in test/nest/ as a real Nest app)", () => {
     const nest = snippetWith('from "typeorm-occ/nest"');
     expect(snippets[nest]).toContain("app.useGlobalFilters(new StaleDataExceptionFilter())");
-    expect(snippets).toHaveLength(9);
+    expect(snippets).toHaveLength(10);
   });
 });
