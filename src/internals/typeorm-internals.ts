@@ -343,7 +343,8 @@ function probeEntryPoints(EntityPersistExecutor: TypeOrmClass): void {
  * statements without sending them; the query runner is created, never connected.
  */
 function probeDataSource(dataSource: DataSource): void {
-  if (probed.has(dataSource)) return;
+  // MongoDB has no query builders or SQL query runners to probe, and nothing typeorm-occ guards.
+  if (probed.has(dataSource) || dataSource.options.type === "mongodb") return;
   probe("DataSource", () => {
     const queryRunner = dataSource.createQueryRunner();
     expectFields("QueryRunner", queryRunner, {
