@@ -7,6 +7,7 @@
 import { ensureInstalled } from "./install";
 
 export { VersionColumn, AggregateRoot, AggregateMember, type VersionColumnOptions } from "../decorators";
+export { occSchema, type OccSchemaOptions } from "./entity-schema";
 export {
   OccError,
   StaleDataError,

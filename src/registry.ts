@@ -1,6 +1,8 @@
 /**
- * What the decorators declared, keyed by class. Decorators only write here; the persistence hook
- * and the metadata validator read it through TypeORM's EntityMetadata (whose `target` is the class).
+ * What the decorators (and `occSchema()` for EntitySchema entities) declared, keyed by what
+ * TypeORM's `EntityMetadata.target` is: the class, or the schema's name when an EntitySchema has no
+ * `target` class. Declarations only write here; the persistence hook and the metadata validator
+ * read it through EntityMetadata.
  */
 
 /** Integer column types a version may use (the driver returns them as JS numbers). */
@@ -27,41 +29,55 @@ export interface AggregateMemberDeclaration {
   parentProperty: string;
 }
 
-const versionColumns = new Map<Function, VersionDeclaration[]>();
-const aggregateRoots = new Set<Function>();
-const aggregateMembers = new Map<Function, AggregateMemberDeclaration[]>();
+/** A class, or the name of an EntitySchema without a target class. */
+export type EntityKey = Function | string;
 
-export function declareVersionColumn(target: Function, declaration: VersionDeclaration): void {
+const versionColumns = new Map<EntityKey, VersionDeclaration[]>();
+const aggregateRoots = new Set<EntityKey>();
+const aggregateMembers = new Map<EntityKey, AggregateMemberDeclaration[]>();
+/** Entities declared through occSchema(), so errors can name what the user wrote. */
+const schemaDeclared = new Set<EntityKey>();
+
+export function declareVersionColumn(target: EntityKey, declaration: VersionDeclaration): void {
   const list = versionColumns.get(target) ?? [];
   if (!list.some((existing) => existing.propertyName === declaration.propertyName)) list.push(declaration);
   versionColumns.set(target, list);
 }
 
-export function declareAggregateRoot(target: Function): void {
+export function declareAggregateRoot(target: EntityKey): void {
   aggregateRoots.add(target);
 }
 
-export function declareAggregateMember(target: Function, declaration: AggregateMemberDeclaration): void {
+export function declareAggregateMember(target: EntityKey, declaration: AggregateMemberDeclaration): void {
   const list = aggregateMembers.get(target) ?? [];
   list.push(declaration);
   aggregateMembers.set(target, list);
 }
 
+export function declareSchemaEntity(target: EntityKey): void {
+  schemaDeclared.add(target);
+}
+
+/** True when the entity's declarations came from occSchema() rather than decorators. */
+export function isSchemaDeclared(target: EntityKey): boolean {
+  return schemaDeclared.has(target);
+}
+
 /** Version columns declared on the class and its ancestors (entity inheritance). */
-export function versionDeclarationsOf(target: Function | string): VersionDeclaration[] {
+export function versionDeclarationsOf(target: EntityKey): VersionDeclaration[] {
   return collect(target, (cls) => versionColumns.get(cls));
 }
 
-export function isDeclaredAggregateRoot(target: Function | string): boolean {
+export function isDeclaredAggregateRoot(target: EntityKey): boolean {
   return collect(target, (cls) => (aggregateRoots.has(cls) ? [true] : undefined)).length > 0;
 }
 
-export function memberDeclarationsOf(target: Function | string): AggregateMemberDeclaration[] {
+export function memberDeclarationsOf(target: EntityKey): AggregateMemberDeclaration[] {
   return collect(target, (cls) => aggregateMembers.get(cls));
 }
 
-function collect<T>(target: Function | string, read: (cls: Function) => T[] | undefined): T[] {
-  if (typeof target !== "function") return []; // entity schemas by name carry no decorators
+function collect<T>(target: EntityKey, read: (key: EntityKey) => T[] | undefined): T[] {
+  if (typeof target !== "function") return read(target) ?? []; // an EntitySchema by name: no inheritance
   const found: T[] = [];
   for (let cls: unknown = target; typeof cls === "function" && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
     found.push(...(read(cls as Function) ?? []));

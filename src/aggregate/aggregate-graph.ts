@@ -1,4 +1,6 @@
-import type { DataSource, EntityMetadata, RelationMetadata } from "typeorm";
+import type { DataSource, EntityMetadata } from "typeorm";
+// A type import from the deep path: the package root exports RelationMetadata only since TypeORM 1.1.
+import type { RelationMetadata } from "typeorm/metadata/RelationMetadata";
 import { EntityDefinitionError } from "../errors";
 import { isDeclaredAggregateRoot, memberDeclarationsOf } from "../registry";
 

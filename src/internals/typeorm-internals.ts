@@ -11,23 +11,30 @@
  * - the insert/update/delete/soft-delete query builders' `execute` (every other TypeORM write
  *   entry point: update(), insert(), upsert(), increment(), delete(), query builders): the write
  *   guard and the SQLite write gate; `DataSource.query` (raw SQL): the SQLite write gate;
- * - `DataSource.buildMetadatas`: entities are validated at `initialize()`.
- * The shapes used are declared here as narrow interfaces and checked before patching, so an
- * incompatible TypeORM fails loudly instead of silently unguarded.
+ * - `EntityMetadataValidator.validateMany`, the last step of `DataSource.buildMetadatas`:
+ *   entities are validated at `initialize()`.
+ * It also bridges what differs between TypeORM 0.3.20+ and 1.x (the `connection` / `dataSource`
+ * field names, builder options that exist in one line only), so the rest of typeorm-occ sees one
+ * TypeORM. The shapes used are declared here as narrow interfaces and checked before patching
+ * (methods on prototypes, fields on throwaway instances) and at `initialize()` (query builders and
+ * query runners on the real DataSource), so an incompatible TypeORM fails with
+ * `TypeOrmCompatibilityError` instead of a TypeError mid-request or, worse, an unguarded save.
  *
- * Supported range: see `peerDependencies.typeorm` in package.json (checked by test/internals).
+ * Verified range: ./typeorm-version.ts (the same as `peerDependencies.typeorm`, checked by test/internals).
  */
 import {
-  DataSource,
+  DataSource as DataSourceClass,
   DeleteQueryBuilder,
   EntityManager,
   InsertQueryBuilder,
   UpdateQueryBuilder,
+  type DataSource,
   type EntityMetadata,
   type ObjectLiteral,
   type QueryRunner,
 } from "typeorm";
 import { TypeOrmCompatibilityError } from "../errors";
+import { assertVerifiedTypeOrm } from "./typeorm-version";
 
 /** The parts of TypeORM's internal `Subject` that typeorm-occ reads or drives. */
 export interface PersistenceSubject {
@@ -121,6 +128,9 @@ const EXECUTOR_METHODS = {
 } as const;
 
 type AsyncMethod = (this: unknown, ...args: unknown[]) => Promise<unknown>;
+type Prototype = Record<string | symbol, unknown>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type TypeOrmClass = { name: string; prototype: unknown; new (...args: any[]): object };
 
 /** The expression map fields of a query builder the write guard reads. */
 interface BuilderState {
@@ -128,23 +138,44 @@ interface BuilderState {
   mainAlias?: { hasMetadata: boolean; metadata: EntityMetadata };
   valuesSet?: ObjectLiteral | ObjectLiteral[];
   onUpdate?: unknown;
+  /** 0.3 only (`onConflict()`); 1.x has `orUpdate()` alone. */
   onConflict?: unknown;
+  /** 1.x only (`valuesFromSelect()`). */
   insertFromSelect?: unknown;
 }
+
+interface QueryBuilderShape {
+  expressionMap: BuilderState;
+  queryRunner?: QueryRunner;
+  connection?: DataSource;
+  dataSource?: DataSource;
+  execute(): Promise<unknown>;
+}
+
+/** The query-builder wrappers installed here, so the probes can tell that TypeORM's builders run them. */
+const builderWrappers = new WeakSet<Function>();
+const probed = new WeakSet<DataSource>();
 
 /**
  * Installs the hook into TypeORM, once per TypeORM copy (the marker lives on the patched
  * prototype, so a second copy of typeorm-occ does not patch twice).
  */
 export function installPersistenceHook(hook: PersistenceHook): void {
+  assertVerifiedTypeOrm();
   // Every shape is checked before anything is patched: all or nothing.
-  const executorPrototype = loadPrototype("typeorm/persistence/SubjectExecutor", "SubjectExecutor", [...Object.values(EXECUTOR_METHODS), "recompute"]);
+  const SubjectExecutor = loadClass("typeorm/persistence/SubjectExecutor", "SubjectExecutor", [...Object.values(EXECUTOR_METHODS), "recompute"]);
+  const executorPrototype = SubjectExecutor.prototype as Prototype;
   if (executorPrototype[PATCHED]) return;
-  const persistPrototype = loadPrototype("typeorm/persistence/EntityPersistExecutor", "EntityPersistExecutor", ["execute"]);
-  const managerPrototype = checkedPrototype(EntityManager, ["transaction"]);
-  const dataSourcePrototype = checkedPrototype(DataSource, ["buildMetadatas", "query"]);
-  const softDeletePrototype = loadPrototype("typeorm/query-builder/SoftDeleteQueryBuilder", "SoftDeleteQueryBuilder", ["execute"]);
-  const builderPrototypes = [InsertQueryBuilder, UpdateQueryBuilder, DeleteQueryBuilder].map((builder) => checkedPrototype(builder, ["execute"]));
+  const Subject = loadClass("typeorm/persistence/Subject", "Subject", ["createValueSetAndPopChangeMap"]);
+  const EntityPersistExecutor = loadClass("typeorm/persistence/EntityPersistExecutor", "EntityPersistExecutor", ["execute"]);
+  const Validator = loadClass("typeorm/metadata-builder/EntityMetadataValidator", "EntityMetadataValidator", ["validateMany"]);
+  const SoftDeleteQueryBuilder = loadClass("typeorm/query-builder/SoftDeleteQueryBuilder", "SoftDeleteQueryBuilder", ["execute"]);
+  const builders = [InsertQueryBuilder, UpdateQueryBuilder, DeleteQueryBuilder, SoftDeleteQueryBuilder];
+  builders.forEach((builder) => checkMethods(builder, ["execute"]));
+  checkMethods(EntityManager, ["transaction"]);
+  checkMethods(DataSourceClass, ["query"]);
+  probeUnitOfWork(Subject, SubjectExecutor);
+  probeEntryPoints(EntityPersistExecutor);
 
   for (const [hookName, methodName] of Object.entries(EXECUTOR_METHODS) as [keyof typeof EXECUTOR_METHODS, string][]) {
     const original = executorPrototype[methodName] as AsyncMethod;
@@ -161,47 +192,61 @@ export function installPersistenceHook(hook: PersistenceHook): void {
   });
   executorPrototype[PATCHED] = true;
 
+  const persistPrototype = EntityPersistExecutor.prototype as Prototype;
   const persist = persistPrototype.execute as AsyncMethod;
-  persistPrototype.execute = sameArity(persist, function (this: PersistCall & { connection?: DataSource }) {
-    const call: PersistCall = { dataSource: dataSourceOf(this), queryRunner: this.queryRunner, options: this.options };
-    return hook.persist(call, () => persist.call(this) as Promise<void>);
+  persistPrototype.execute = sameArity(persist, function (this: PersistCallShape) {
+    return hook.persist(persistCallOf(this), () => persist.call(this) as Promise<void>);
   });
 
+  const managerPrototype = EntityManager.prototype as unknown as Prototype;
   const transaction = managerPrototype.transaction as AsyncMethod;
   managerPrototype.transaction = sameArity(transaction, function (this: EntityManager, ...args: unknown[]) {
     if (this.queryRunner) return transaction.apply(this, args);
     return hook.writeUnit(dataSourceOf(this), () => transaction.apply(this, args));
   });
   // Raw SQL (DataSource.query, EntityManager.query, DataSource.sql) without a caller's query runner.
+  const dataSourcePrototype = DataSourceClass.prototype as unknown as Prototype;
   const rawQuery = dataSourcePrototype.query as AsyncMethod;
   dataSourcePrototype.query = sameArity(rawQuery, function (this: DataSource, ...args: unknown[]) {
     if (args[2]) return rawQuery.apply(this, args);
     return hook.writeUnit(this, () => rawQuery.apply(this, args));
   });
 
-  for (const prototype of [...builderPrototypes, softDeletePrototype]) {
+  for (const builder of builders) {
+    const prototype = builder.prototype as Prototype;
     const execute = prototype.execute as AsyncMethod;
     prototype.execute = sameArity(execute, function (this: QueryBuilderShape) {
       return hook.builderWrite(builderWriteOf(this), () => execute.call(this));
     });
+    builderWrappers.add(prototype.execute as Function);
   }
 
-  const buildMetadatas = dataSourcePrototype.buildMetadatas as AsyncMethod;
-  dataSourcePrototype.buildMetadatas = sameArity(buildMetadatas, async function (this: DataSource, ...args: unknown[]) {
+  // The last step of DataSource.buildMetadatas (initialize()). Looked up when it is called, so the
+  // wrapper also runs when the entity files that load typeorm-occ are imported by that very build
+  // (`entities: ["dist/**/*.entity.js"]`), which a wrapper of buildMetadatas itself would miss.
+  const validatorPrototype = Validator.prototype as Prototype;
+  const validateMany = validatorPrototype.validateMany as (this: unknown, ...args: unknown[]) => void;
+  validatorPrototype.validateMany = sameArity(validateMany, function (this: unknown, ...args: unknown[]) {
+    const dataSource = dataSourceOf(args[1] as { dataSource?: DataSource; connection?: DataSource });
     try {
-      await buildMetadatas.apply(this, args);
+      validateMany.apply(this, args);
     } catch (error) {
-      throw hook.metadataRejected(this, error);
+      throw hook.metadataRejected(dataSource, error);
     }
-    hook.metadataBuilt(this);
+    probeDataSource(dataSource);
+    hook.metadataBuilt(dataSource);
   });
 }
 
-interface QueryBuilderShape {
-  expressionMap: BuilderState;
-  queryRunner?: QueryRunner;
-  connection?: DataSource;
+interface PersistCallShape {
   dataSource?: DataSource;
+  connection?: DataSource;
+  queryRunner?: QueryRunner;
+  options?: PersistCall["options"];
+}
+
+function persistCallOf(executor: PersistCallShape): PersistCall {
+  return { dataSource: dataSourceOf(executor), queryRunner: executor.queryRunner, options: executor.options };
 }
 
 /**
@@ -236,10 +281,10 @@ function builderWriteOf(builder: QueryBuilderShape): BuilderWrite {
   };
 }
 
-/** TypeORM 1.x names the field `dataSource`; 0.3.x `connection`. */
-function dataSourceOf(owner: { dataSource?: DataSource; connection?: DataSource }): DataSource {
-  const dataSource = owner.dataSource ?? owner.connection;
-  if (!dataSource) incompatible(`${owner.constructor?.name ?? "an object"} without its DataSource`);
+/** TypeORM 1.x names the field `dataSource` (and keeps a deprecated `connection` getter); 0.3.x `connection`. */
+function dataSourceOf(owner: { dataSource?: DataSource; connection?: DataSource } | undefined): DataSource {
+  const dataSource = owner?.dataSource ?? owner?.connection;
+  if (!dataSource) incompatible(`${owner?.constructor?.name ?? "an object"} without its DataSource`);
   return dataSource;
 }
 
@@ -250,15 +295,139 @@ export function transactionDepthOf(queryRunner: QueryRunner): number {
   return queryRunner.isTransactionActive ? 1 : 0;
 }
 
-function checkedPrototype(owner: { name: string; prototype: unknown }, methods: readonly string[]): Record<string | symbol, unknown> {
-  const prototype = owner.prototype as Record<string | symbol, unknown>;
-  const missing = methods.filter((name) => typeof prototype[name] !== "function");
-  if (missing.length > 0) incompatible(`${owner.name} lacks ${missing.join(", ")}`);
-  return prototype;
+type FieldCheck = (value: unknown) => boolean;
+const is = (expected: unknown): FieldCheck => (value) => value === expected;
+const isArrayOf = (...items: unknown[]): FieldCheck => (value) =>
+  Array.isArray(value) && value.length === items.length && items.every((item, i) => value[i] === item);
+
+/** Fails unless every field of `instance` passes its check; `in` tells a field TypeORM sets to undefined from one it lacks. */
+function expectFields(what: string, instance: object, checks: Record<string, FieldCheck | "in">): void {
+  const wrong = Object.entries(checks)
+    .filter(([field, check]) => (check === "in" ? !(field in instance) : !check((instance as Record<string, unknown>)[field])))
+    .map(([field]) => field);
+  if (wrong.length > 0) incompatible(`${what} ${wrong.join(", ")} not as expected`);
 }
 
-function loadPrototype(path: string, exportName: string, methods: readonly string[]): Record<string | symbol, unknown> {
-  let exported: Record<string, { name: string; prototype?: Record<string | symbol, unknown> } | undefined>;
+/**
+ * What a save's unit of work exposes is only visible on instances: build throwaway ones (no
+ * entity, so TypeORM reads nothing from the stand-in metadata) and check every field read.
+ */
+function probeUnitOfWork(Subject: TypeOrmClass, SubjectExecutor: TypeOrmClass): void {
+  probe("SubjectExecutor", () => {
+    const metadata = {};
+    const identifier = { id: 1 };
+    const subject = new Subject({ metadata, identifier, mustBeRemoved: true });
+    expectFields("Subject", subject, {
+      metadata: is(metadata),
+      identifier: is(identifier),
+      entity: "in",
+      parentSubject: "in",
+      changeMaps: isArrayOf(),
+      mustBeInserted: is(false),
+      mustBeUpdated: is(false),
+      mustBeRemoved: is(true),
+      mustBeSoftRemoved: is(false),
+      mustBeRecovered: is(false),
+    });
+    const queryRunner = {};
+    const options = {};
+    const unit = new SubjectExecutor(queryRunner, [subject], options);
+    expectFields("SubjectExecutor", unit, {
+      queryRunner: is(queryRunner),
+      options: is(options),
+      allSubjects: isArrayOf(subject),
+      insertSubjects: isArrayOf(),
+      updateSubjects: isArrayOf(),
+      removeSubjects: isArrayOf(subject),
+      softRemoveSubjects: isArrayOf(),
+      recoverSubjects: isArrayOf(),
+    });
+  });
+}
+
+/** The save()/transaction() entry points: where their DataSource, query runner and options live. */
+function probeEntryPoints(EntityPersistExecutor: TypeOrmClass): void {
+  probe("EntityPersistExecutor", () => {
+    const dataSource = {} as DataSource;
+    const queryRunner = {} as QueryRunner;
+    const options = { transaction: false };
+    const standalone = persistCallOf(new EntityPersistExecutor(dataSource, undefined, "save", undefined, {}, options));
+    const bound = persistCallOf(new EntityPersistExecutor(dataSource, queryRunner, "save", undefined, {}, undefined));
+    expectFields("EntityPersistExecutor", standalone, { dataSource: is(dataSource), queryRunner: is(undefined), options: is(options) });
+    expectFields("EntityPersistExecutor", bound, { queryRunner: is(queryRunner), options: is(undefined) });
+    const manager = new EntityManager(dataSource);
+    expectFields("EntityManager", { dataSource: dataSourceOf(manager), queryRunner: manager.queryRunner }, { dataSource: is(dataSource), queryRunner: is(undefined) });
+    expectFields("EntityManager", new EntityManager(dataSource, queryRunner), { queryRunner: is(queryRunner) });
+  });
+}
+
+/**
+ * The query builders and query runners of a DataSource, checked once it is initialized: every
+ * write a builder can express must reach the wrapper with what the write guard reads. Builds
+ * statements without sending them; the query runner is created, never connected.
+ */
+function probeDataSource(dataSource: DataSource): void {
+  // MongoDB has no query builders or SQL query runners to probe, and nothing typeorm-occ guards.
+  if (probed.has(dataSource) || dataSource.options.type === "mongodb") return;
+  probe("DataSource", () => {
+    const queryRunner = dataSource.createQueryRunner();
+    expectFields("QueryRunner", queryRunner, {
+      transactionDepth: (value) => value === 0,
+      isTransactionActive: is(false),
+      // The rest of typeorm-occ reads it (a deprecated getter in 1.x).
+      connection: is(dataSource),
+    });
+    const table = "typeorm_occ_probe";
+    const builder = () => dataSource.createQueryBuilder();
+    const expectWrite = (qb: unknown, expected: Partial<Record<keyof BuilderWrite, FieldCheck>>) => {
+      const shape = qb as QueryBuilderShape;
+      if (!builderWrappers.has(shape.execute)) incompatible(`${shape.constructor.name}.execute is not a method typeorm-occ wraps`);
+      expectFields(`a ${shape.expressionMap.queryType} query builder's`, builderWriteOf(shape), { dataSource: is(dataSource), ...expected });
+    };
+    const insert = () => builder().insert().into(table);
+    const first = { a: 1 };
+    const second = { a: 2 };
+    const plainInsert = { kind: is("insert"), values: isArrayOf(first, second), metadata: is(undefined), upsert: is(false), fromSelect: is(false), queryRunner: is(undefined) };
+    expectWrite(insert().values([first, second]), plainInsert);
+    expectWrite(insert().values(first).orUpdate(["a"], ["id"]), { upsert: is(true) });
+    const withConflict = insert().values(first) as unknown as { onConflict?: (statement: string) => unknown };
+    if (typeof withConflict.onConflict === "function") expectWrite(withConflict.onConflict(`("id") DO NOTHING`), { upsert: is(true) });
+    const fromSelect = insert() as unknown as { valuesFromSelect?: (select: unknown) => unknown };
+    if (typeof fromSelect.valuesFromSelect === "function") expectWrite(fromSelect.valuesFromSelect(builder().select("1")), { fromSelect: is(true) });
+    expectWrite(builder().update(table).set(first), { kind: is("update"), values: isArrayOf(first) });
+    expectWrite(builder().delete().from(table), { kind: is("delete"), values: isArrayOf() });
+    expectWrite(builder().softDelete().from(table), { kind: is("soft-delete") });
+    expectWrite(builder().restore().from(table), { kind: is("restore") });
+    expectWrite(dataSource.createQueryBuilder(queryRunner).delete().from(table), { queryRunner: is(queryRunner) });
+    const metadata = dataSource.entityMetadatas[0];
+    if (metadata) {
+      expectWrite(builder().update(metadata.target).set({}), { metadata: is(metadata) });
+      expectFields("EntityMetadata", metadata, { connection: is(dataSource) });
+    }
+    const [sql, parameters] = escapeQueryWithParameters(dataSource, "SELECT :probe", { probe: "p" });
+    if (sql.includes(":probe") || !Array.isArray(parameters) || !parameters.includes("p")) incompatible("the driver's escapeQueryWithParameters");
+  });
+  probed.add(dataSource);
+}
+
+/** Runs a probe; a probe that crashes means TypeORM changed under it. */
+function probe(what: string, run: () => void): void {
+  try {
+    run();
+  } catch (cause) {
+    if (cause instanceof TypeOrmCompatibilityError) throw cause;
+    throw new TypeOrmCompatibilityError(`${incompatibleMessage(`${what} probe failed: ${String(cause)}`)}`, { cause });
+  }
+}
+
+function checkMethods(owner: { name: string; prototype: unknown }, methods: readonly string[]): void {
+  const prototype = owner.prototype as Prototype;
+  const missing = methods.filter((name) => typeof prototype[name] !== "function");
+  if (missing.length > 0) incompatible(`${owner.name} lacks ${missing.join(", ")}`);
+}
+
+function loadClass(path: string, exportName: string, methods: readonly string[]): TypeOrmClass {
+  let exported: Record<string, unknown>;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     exported = require(path);
@@ -268,16 +437,21 @@ function loadPrototype(path: string, exportName: string, methods: readonly strin
       { cause },
     );
   }
-  const owner = exported[exportName];
-  if (!owner?.prototype) incompatible(`${exportName} lacks its prototype`);
-  return checkedPrototype(owner as { name: string; prototype: unknown }, methods);
+  const owner = exported[exportName] as TypeOrmClass | undefined;
+  if (typeof owner !== "function" || !owner.prototype) incompatible(`${exportName} is not a class`);
+  checkMethods(owner, methods);
+  return owner;
+}
+
+function incompatibleMessage(what: string): string {
+  return (
+    `typeorm-occ does not support this TypeORM version: ${what}. ` +
+    "Versioned saves would be unchecked, so typeorm-occ refuses to load; install a TypeORM version within its peerDependencies range"
+  );
 }
 
 function incompatible(what: string): never {
-  throw new TypeOrmCompatibilityError(
-    `typeorm-occ does not support this TypeORM version: ${what}. ` +
-      "Versioned saves would be unchecked, so typeorm-occ refuses to load; install a TypeORM version within its peerDependencies range",
-  );
+  throw new TypeOrmCompatibilityError(incompatibleMessage(what));
 }
 
 /**

@@ -1,5 +1,4 @@
 import { EventSubscriber, type EntitySubscriberInterface, type QueryRunner, type TransactionCommitEvent } from "typeorm";
-import type { BeforeQueryEvent } from "typeorm/subscriber/event/QueryEvent";
 
 /**
  * Where inside a save the backend gets killed. TypeORM runs a save's statements in the order
@@ -39,6 +38,9 @@ async function pause(queryRunner: QueryRunner | undefined, point: KillPoint): Pr
 }
 
 /** Runs on the save's own query runner, inside its transaction, so the kill lands there deterministically. */
+/** TypeORM's BeforeQueryEvent, which is generic in 0.3 and not in 1.x: taken from the subscriber interface. */
+type BeforeQueryEvent = Parameters<NonNullable<EntitySubscriberInterface["beforeQuery"]>>[0];
+
 @EventSubscriber()
 export class KillSwitch implements EntitySubscriberInterface {
   async beforeQuery(event: BeforeQueryEvent): Promise<void> {

@@ -129,6 +129,15 @@ describe("README snippets", () => {
     expect((await orders.findOneByOrFail({ id })).version).toBe(before + 1);
   });
 
+  it("EntitySchema entities marked with occSchema(): a stale cart is refused for another item's change", async () => {
+    const run = await runSnippet(snippetWith("occSchema("), {}, "{ dataSource, carts, id }");
+    opened.push(run.result.dataSource);
+    expect(run.logs).toEqual([[2], ["cart#1 is stale: expected version 1, found 2 (update)"]]);
+    const final = await run.result.carts.findOneOrFail({ where: { id: run.result.id }, relations: { items: true }, order: { items: { id: "ASC" } } });
+    expect(final.version).toBe(2);
+    expect(final.items.map((item: { quantity: number }) => item.quantity)).toEqual([2, 1]);
+  });
+
   it("withOptimisticRetry", async () => {
     const { Wallet, dataSource, id } = wallet;
     await runSnippet(snippetWith("withOptimisticRetry(async (manager)"), { Wallet, dataSource, id });
@@ -224,6 +233,6 @@ describe("README snippets", () => {
     // test/packaging/ compiles and runs this one, taken from the packed README, under every module setup.
     const entryFile = snippetWith("// main.ts\n");
     expect(snippets[entryFile]).toContain("async function main()");
-    expect(snippets).toHaveLength(17);
+    expect(snippets).toHaveLength(18);
   });
 });
