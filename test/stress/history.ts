@@ -19,6 +19,8 @@ export type EntityState = unknown;
 
 export interface OpRecord {
   worker: string;
+  /** The client operation this record belongs to (`w3#17`); one operation may change several entities (a move). */
+  operation?: string;
   /** `counter:3`, `order:7`: kind and primary key. */
   entity: string;
   /** What the operation meant to do (`insert`, `increment`, `add-line`, …) and its arguments. */
@@ -48,4 +50,13 @@ export class History {
   merge(records: readonly OpRecord[]): void {
     for (const entry of records) this.records.push(entry);
   }
+}
+
+/** The client operations whose last attempt ended with one of `outcomes` (an operation counts once, however many entities it changed). */
+export function operationsEnded(records: readonly OpRecord[], outcomes: readonly OpRecord["outcome"][], worker?: string): number {
+  const ended = new Set<string>();
+  for (const record of records) {
+    if (record.final && outcomes.includes(record.outcome) && (!worker || record.worker === worker)) ended.add(record.operation ?? `${record.worker}:${ended.size}`);
+  }
+  return ended.size;
 }

@@ -50,6 +50,8 @@ function reasonOf(error: unknown, withMessage: boolean): string {
   return withMessage && typeof e?.message === "string" ? `${reason}: ${e.message.slice(0, 80)}` : reason;
 }
 
+let runs = 0;
+
 /**
  * One client: runs `ops` read-modify-write operations one after another through
  * withOptimisticRetry and records every attempt in `history` (one record per entity it touches).
@@ -62,6 +64,7 @@ export async function runWorker(
   history: History,
 ): Promise<void> {
   const random = seededRandom(options.seed);
+  const run = runs++; // operation ids stay unique when one worker name runs several batches
   const hotShare = options.hotShare ?? 0.2;
   const orderShare = options.orderShare ?? 0.4;
 
@@ -77,10 +80,12 @@ export async function runWorker(
 
     let current = new Map<string, Attempt>();
     const fresh = () => (current = new Map(operation.entities.map((entity) => [entity, {}])));
+    fresh(); // an attempt that fails before its work starts (no connection) still accounts for every entity
     const record = (outcome: OpRecord["outcome"], error?: unknown, final = true) => {
       for (const [entity, attempt] of current) {
         history.record({
           worker: options.worker,
+          operation: `${options.worker}#${run}.${index}`,
           entity,
           op: attempt.op ?? { type: "unknown" },
           versionRead: attempt.versionRead ?? null,
