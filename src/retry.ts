@@ -29,8 +29,8 @@ export interface OptimisticRetryOptions {
  * An error after which running the unit again from the start is safe and may succeed: a version
  * conflict ({@link isStaleDataError}), a serialization failure ({@link isSerializationFailure}), a
  * deadlock ({@link isDeadlock}) or a lock wait that ran out ({@link isLockWaitTimeout}), on
- * PostgreSQL, MariaDB and MySQL. Each one leaves the attempt's transaction to be rolled back, so
- * nothing of it is written. SQLite's `SQLITE_BUSY` is not included: see {@link isSqliteBusy}.
+ * PostgreSQL, MariaDB, MySQL and SQLite. Each one leaves the attempt's transaction to be rolled back,
+ * so nothing of it is written.
  *
  * @example
  * try {
@@ -58,9 +58,12 @@ export function isDeadlock(error: unknown): boolean {
 }
 
 /**
- * A statement waited for a row lock longer than the database allows and was refused: MariaDB's and
+ * A statement waited for a lock longer than the database allows and was refused: MariaDB's and
  * MySQL's `ER_LOCK_WAIT_TIMEOUT` (errno 1205, after `innodb_lock_wait_timeout`, 50 s by default),
- * PostgreSQL's SQLSTATE 55P03 (lock_not_available, after `lock_timeout` or with `NOWAIT`). MariaDB
+ * PostgreSQL's SQLSTATE 55P03 (lock_not_available, after `lock_timeout` or with `NOWAIT`), SQLite's
+ * `SQLITE_BUSY` ("database is locked": another connection holds the write lock past the busy
+ * timeout, or a transaction that has read cannot wait for it; typeorm-occ's own
+ * `SharedConnectionBusyError` carries the same code). MariaDB
  * and MySQL undo only the statement: the transaction around it must be rolled back before the
  * retry, as `withOptimisticRetry` does with `{ dataSource }` and as `save()` does with its own.
  *
@@ -73,29 +76,33 @@ export function isDeadlock(error: unknown): boolean {
  * }, { dataSource, retryOn: isLockWaitTimeout });
  */
 export function isLockWaitTimeout(error: unknown): boolean {
-  return driverField(error, "code") === "55P03" || mysqlError(error, "ER_LOCK_WAIT_TIMEOUT", 1205);
+  const code = driverField(error, "code");
+  return code === "55P03" || code === "SQLITE_BUSY" || mysqlError(error, "ER_LOCK_WAIT_TIMEOUT", 1205);
 }
 
 /**
  * The database refused a transaction whose snapshot is out of date: PostgreSQL's SQLSTATE 40001
  * (under REPEATABLE READ or SERIALIZABLE), and MariaDB's `ER_CHECKREAD` (errno 1020, "Record has
- * changed since last read", under `innodb_snapshot_isolation`, on by default from MariaDB 11.8).
- * Both roll the whole transaction back.
+ * changed since last read", under `innodb_snapshot_isolation`, on by default from MariaDB 11.8), and
+ * SQLite's `SQLITE_BUSY_SNAPSHOT` (in WAL mode, a transaction that read before another connection
+ * committed cannot write). All of them end the transaction's attempt.
  *
  * @example
  * await withOptimisticRetry(work, { dataSource, isolationLevel: "REPEATABLE READ", retryOn: isSerializationFailure });
  */
 export function isSerializationFailure(error: unknown): boolean {
-  return driverField(error, "code") === "40001" || mysqlError(error, "ER_CHECKREAD", 1020);
+  const code = driverField(error, "code");
+  return code === "40001" || code === "SQLITE_BUSY_SNAPSHOT" || mysqlError(error, "ER_CHECKREAD", 1020);
 }
 
 /**
- * SQLite's "database is locked" (`SQLITE_BUSY`, `SQLITE_BUSY_SNAPSHOT`): worth retrying when several
- * connections or processes share a file. Not part of {@link isRetryableConflict}: add it where
- * several connections write one file.
+ * Any of SQLite's busy codes (`SQLITE_BUSY`, `SQLITE_BUSY_SNAPSHOT`, `SQLITE_BUSY_RECOVERY`, …). The
+ * two that mean a lost race are already part of {@link isRetryableConflict} (through
+ * {@link isLockWaitTimeout} and {@link isSerializationFailure}); this guard is for telling SQLite's
+ * contention apart, e.g. in metrics.
  *
  * @example
- * await withOptimisticRetry(work, { dataSource, retryOn: (e) => isRetryableConflict(e) || isSqliteBusy(e) });
+ * await withOptimisticRetry(work, { dataSource, onRetry: (e) => isSqliteBusy(e) && metrics.increment("sqlite.busy") });
  */
 export function isSqliteBusy(error: unknown): boolean {
   const code = driverField(error, "code");
