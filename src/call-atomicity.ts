@@ -2,12 +2,13 @@ import type { EntityMetadata } from "typeorm";
 import { aggregateGraphOf } from "./aggregate/aggregate-graph";
 import { TransactionRequiredError } from "./errors";
 import type { PersistenceSubject, PersistenceUnit } from "./internals/typeorm-internals";
+import { dataSourceOf } from "./internals/typeorm-internals";
 import { currentPersistCall, openSavepoint } from "./persist-call";
 import { occVersionColumn } from "./versioned-metadata";
 
 /** Subjects this unit writes that typeorm-occ guards: versioned rows and rows inside an aggregate. */
 function guardedSubjects(unit: PersistenceUnit): PersistenceSubject[] {
-  const graph = aggregateGraphOf(unit.queryRunner.connection);
+  const graph = aggregateGraphOf(dataSourceOf(unit.queryRunner));
   return unit.allSubjects.filter(
     (subject) =>
       (occVersionColumn(subject.metadata) || graph.isMember(subject.metadata)) &&
@@ -27,7 +28,7 @@ export async function secureAtomicity(unit: PersistenceUnit): Promise<void> {
   if (!call || call.mode === "own" || call.savepoint) return;
   const guarded = guardedSubjects(unit);
   if (guarded.length === 0) return;
-  const graph = aggregateGraphOf(unit.queryRunner.connection);
+  const graph = aggregateGraphOf(dataSourceOf(unit.queryRunner));
   const writes =
     unit.insertSubjects.length +
     unit.allSubjects.filter((subject) => subject.mustBeUpdated).length +
@@ -35,7 +36,7 @@ export async function secureAtomicity(unit: PersistenceUnit): Promise<void> {
     unit.softRemoveSubjects.length +
     unit.recoverSubjects.length +
     (guarded.some((subject) => graph.isMember(subject.metadata)) ? 1 : 0); // a root moved for its members
-  const listeners = unit.queryRunner.connection.subscribers.some(listensToWrites) || guarded.some((subject) => hasAfterListeners(subject.metadata));
+  const listeners = dataSourceOf(unit.queryRunner).subscribers.some(listensToWrites) || guarded.some((subject) => hasAfterListeners(subject.metadata));
   if (call.mode === "none") {
     if (writes <= 1) return;
     const subject = guarded[0];

@@ -1,4 +1,5 @@
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
+import { dataSourceOf } from "./internals/typeorm-internals";
 
 /**
  * Bound parameters one statement may carry: PostgreSQL's and MySQL's protocols count them in 16
@@ -42,7 +43,7 @@ export interface DeleteBatch<R extends Removal> {
  * `pk IN (…)`, instead of one `(pk AND version)` term per row.
  */
 export function deleteBatches<R extends Removal>(metadata: EntityMetadata, removals: R[]): DeleteBatch<R>[] {
-  const limit = PARAMETER_LIMITS[metadata.connection.driver.options.type] ?? DEFAULT_PARAMETER_LIMIT;
+  const limit = PARAMETER_LIMITS[dataSourceOf(metadata).driver.options.type] ?? DEFAULT_PARAMETER_LIMIT;
   const keyColumns = metadata.primaryColumns.length;
   const composite = keyColumns > 1;
   const order = new Map(removals.map((removal, index) => [removal, index]));

@@ -1,7 +1,7 @@
 import type { DataSource, EntityMetadata, ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { MissingVersionError } from "./errors";
-import { transactionDepthOf, type PersistenceHook, type PersistenceSubject, type PersistenceUnit } from "./internals/typeorm-internals";
+import { dataSourceOf, transactionDepthOf, type PersistenceHook, type PersistenceSubject, type PersistenceUnit } from "./internals/typeorm-internals";
 import { aggregateGraphOf } from "./aggregate/aggregate-graph";
 import { attachAggregateLoadSubscribers } from "./aggregate/loaded-with";
 import { verifyUnchangedRoots, writeRootsFirst } from "./aggregate/lock-roots-first";
@@ -86,7 +86,7 @@ export const persistenceHook: PersistenceHook = {
 
   async execute(unit, original) {
     // Normally done by initialize(); here too for entity files loaded while that build was running.
-    this.metadataBuilt(unit.queryRunner.connection);
+    this.metadataBuilt(dataSourceOf(unit.queryRunner));
     const context: UnitContext = { inserted: new Set(), undos: [], writtenEarly: new Set() };
     units.set(unit, context);
     validateBeforeWriting(unit, context);

@@ -1,4 +1,5 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
+import { dataSourceOf } from "./internals/typeorm-internals";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { StaleDataError, type StaleOperation } from "./errors";
 import { primaryKeyValues, rowKey } from "./versioned-metadata";
@@ -75,6 +76,6 @@ export async function readVersions(
  * levels; SQLite's writer always reads the latest rows, and has no locking reads.
  */
 function readsFromSnapshot(queryRunner: QueryRunner): boolean {
-  const type = queryRunner.connection.driver.options.type;
+  const type = dataSourceOf(queryRunner).driver.options.type;
   return type === "mysql" || type === "mariadb" || type === "aurora-mysql";
 }

@@ -1,6 +1,7 @@
 import type { ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import type { PersistenceSubject, PersistenceUnit } from "./internals/typeorm-internals";
+import { dataSourceOf } from "./internals/typeorm-internals";
 import { setColumnValue } from "./value-maps";
 
 /**
@@ -14,7 +15,7 @@ export function mergeGenerated(
   versionColumn: ColumnMetadata,
   version: number,
 ): void {
-  const driver = unit.queryRunner.connection.driver;
+  const driver = dataSourceOf(unit.queryRunner).driver;
   subject.generatedMap ??= {};
   if (generated) {
     for (const column of subject.metadata.columns) {

@@ -1,4 +1,5 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner, UpdateResult, DeleteResult } from "typeorm";
+import { dataSourceOf } from "./internals/typeorm-internals";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { deleteBatches } from "./delete-batches";
 import { TypeOrmCompatibilityError, type StaleOperation } from "./errors";
@@ -30,7 +31,7 @@ export async function checkedUpdate(queryRunner: QueryRunner, update: CheckedUpd
   const { metadata, versionColumn } = update;
   const values = structuredCloneValues(update.values);
   if (update.nextVersion === "increment") {
-    const name = queryRunner.connection.driver.escape(versionColumn.databaseName);
+    const name = dataSourceOf(queryRunner).driver.escape(versionColumn.databaseName);
     setColumnValue(values, versionColumn, () => `${name} + 1`);
   } else {
     setColumnValue(values, versionColumn, update.nextVersion);
@@ -149,7 +150,7 @@ function staleWrite(
 function affectedRows(result: UpdateResult | DeleteResult, metadata: EntityMetadata): number {
   if (typeof result.affected === "number") return result.affected;
   throw new TypeOrmCompatibilityError(
-    `the ${metadata.connection.driver.options.type} driver did not report affected rows for a write to ${metadata.name}; typeorm-occ cannot check versions on it`,
+    `the ${dataSourceOf(metadata).driver.options.type} driver did not report affected rows for a write to ${metadata.name}; typeorm-occ cannot check versions on it`,
   );
 }
 

@@ -1,6 +1,6 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
-import { escapeQueryWithParameters } from "../internals/typeorm-internals";
+import { dataSourceOf, escapeQueryWithParameters } from "../internals/typeorm-internals";
 import { rowKey } from "../versioned-metadata";
 import type { AggregateGraph, ParentLink } from "./aggregate-graph";
 
@@ -46,7 +46,7 @@ export async function readParents(
 }
 
 function escapeTable(queryRunner: QueryRunner, metadata: EntityMetadata): string {
-  const driver = queryRunner.connection.driver;
+  const driver = dataSourceOf(queryRunner).driver;
   return metadata.tablePath
     .split(".")
     .map((part) => (part === "" ? part : driver.escape(part)))
@@ -77,7 +77,7 @@ async function readHeldKeys(
   rows: RowRef[],
   found: Map<string, ParentsByLink>,
 ): Promise<void> {
-  const dataSource = queryRunner.connection;
+  const dataSource = dataSourceOf(queryRunner);
   const escape = (name: string) => dataSource.driver.escape(name);
   const held = links.filter((link) => link.kind === "member-holds-key");
   const columns: ColumnMetadata[] = [];
@@ -144,7 +144,7 @@ async function readParentHeldKey(
   rows: RowRef[],
   found: Map<string, ParentsByLink>,
 ): Promise<void> {
-  const dataSource = queryRunner.connection;
+  const dataSource = dataSourceOf(queryRunner);
   const escape = (name: string) => dataSource.driver.escape(name);
   const joinColumns = link.relation.joinColumns;
   const columns = [...link.parent.primaryColumns, ...joinColumns];
@@ -177,5 +177,5 @@ async function readParentHeldKey(
 }
 
 function hydrate(queryRunner: QueryRunner, value: unknown, column: ColumnMetadata): unknown {
-  return value === null || value === undefined ? value : queryRunner.connection.driver.prepareHydratedValue(value, column);
+  return value === null || value === undefined ? value : dataSourceOf(queryRunner).driver.prepareHydratedValue(value, column);
 }

@@ -1,6 +1,7 @@
 import type { ObjectLiteral } from "typeorm";
 import { MissingVersionError } from "../errors";
 import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
+import { dataSourceOf } from "../internals/typeorm-internals";
 import { assertVersion } from "../version-value";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
 import { aggregateGraphOf, type AggregateGraph } from "./aggregate-graph";
@@ -35,7 +36,7 @@ export interface AggregatePlan {
  * and then fails its check instead of deadlocking.
  */
 export async function planAggregateWrites(unit: PersistenceUnit): Promise<AggregatePlan> {
-  const graph = aggregateGraphOf(unit.queryRunner.connection);
+  const graph = aggregateGraphOf(dataSourceOf(unit.queryRunner));
   const changed = unit.allSubjects.filter((subject) => graph.isMember(subject.metadata) && changes(subject));
   const unchanged = unchangedMemberRoots(unit, graph);
   if (changed.length === 0) return { roots: [], unchanged: withoutSubjects(unit, unchanged, new Set()) };
@@ -65,7 +66,7 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
 
 /** The unit was handed members unchanged whose roots it must compare, even with nothing to write. */
 export function hasUnchangedMemberRoots(unit: PersistenceUnit): boolean {
-  const graph = aggregateGraphOf(unit.queryRunner.connection);
+  const graph = aggregateGraphOf(dataSourceOf(unit.queryRunner));
   return withoutSubjects(unit, unchangedMemberRoots(unit, graph), new Set()).length > 0;
 }
 

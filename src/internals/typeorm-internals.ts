@@ -282,7 +282,11 @@ function builderWriteOf(builder: QueryBuilderShape): BuilderWrite {
 }
 
 /** TypeORM 1.x names the field `dataSource` (and keeps a deprecated `connection` getter); 0.3.x `connection`. */
-function dataSourceOf(owner: { dataSource?: DataSource; connection?: DataSource } | undefined): DataSource {
+/**
+ * The DataSource a query runner, entity manager, entity metadata or executor belongs to: the field is
+ * `dataSource` in TypeORM 1.x (with a deprecated `connection` getter) and `connection` in 0.3.
+ */
+export function dataSourceOf(owner: { dataSource?: DataSource; connection?: DataSource } | undefined): DataSource {
   const dataSource = owner?.dataSource ?? owner?.connection;
   if (!dataSource) incompatible(`${owner?.constructor?.name ?? "an object"} without its DataSource`);
   return dataSource;
