@@ -163,7 +163,7 @@ export class RootResolver {
         const parents: Position[] = [];
         let complete = true;
         for (const link of this.graph.parentLinks(position.metadata)) {
-          const parent = this.regularParent(position, link) ?? this.cachedParent(position, link);
+          const parent = this.knownParent(position, link);
           if (parent === undefined) complete = false;
           else add(parents, parent);
         }
@@ -174,7 +174,7 @@ export class RootResolver {
       for (const position of unknown) {
         const parents: Position[] = [];
         for (const link of this.graph.parentLinks(position.metadata)) {
-          add(parents, this.regularParent(position, link) ?? this.cachedParent(position, link) ?? null);
+          add(parents, this.knownParent(position, link) ?? null);
         }
         this.parentsOfRow.set(position.key, parents);
       }
@@ -198,6 +198,12 @@ export class RootResolver {
       // A row the database does not have (deleted meanwhile) has no parents.
       for (const row of rows) if (!this.fromDatabase.has(row.key)) this.fromDatabase.set(row.key, new Map());
     }
+  }
+
+  /** What this save says about a parent (a `null` included), else what the database said. */
+  private knownParent(position: Position, link: ParentLink): Found {
+    const inMemory = this.regularParent(position, link);
+    return inMemory !== undefined ? inMemory : this.cachedParent(position, link);
   }
 
   private cachedParent(position: Position, link: ParentLink): Found {
