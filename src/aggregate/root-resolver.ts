@@ -1,8 +1,9 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { PersistenceSubject } from "../internals/typeorm-internals";
-import { hasCompletePrimaryKey, primaryKeyValues, rowKey } from "../versioned-metadata";
+import { rowKey } from "../versioned-metadata";
 import type { AggregateGraph, ParentLink } from "./aggregate-graph";
-import { readParents, rowRef, type ParentsByLink, type RowRef } from "./parent-lookup";
+import { KnownParents, writesLink, type Found, type Position } from "./known-parents";
+import { readParents, type ParentsByLink, type RowRef } from "./parent-lookup";
 
 /** A root row whose version must move because something inside its aggregate changed. */
 export interface RootRef {
@@ -22,17 +23,6 @@ export interface Membership {
   next: RootRef[];
 }
 
-/** A row the walk passes through, with what this save knows about it. */
-interface Position extends RowRef {
-  entity?: ObjectLiteral;
-  subject?: PersistenceSubject;
-}
-
-/** A parent found: a row, `null` for "no parent through this link", `undefined` for "ask the database". */
-type Found = Position | null | undefined;
-
-const sameTable = (a: EntityMetadata, b: EntityMetadata) => a === b || a.tablePath === b.tablePath;
-
 /**
  * Finds the aggregate roots of the rows a unit of work changes, before anything is written.
  * Parents come, in order of preference, from this save (the subject TypeORM cascaded from, an
@@ -46,13 +36,7 @@ const sameTable = (a: EntityMetadata, b: EntityMetadata) => a === b || a.tablePa
  * leaves (`current`, from the database's point of view) and the one it joins (`next`).
  */
 export class RootResolver {
-  private readonly subjects: Set<PersistenceSubject>;
-  private readonly subjectByObject = new Map<object, PersistenceSubject>();
-  private readonly subjectByRow = new Map<string, PersistenceSubject>();
-  /** Child object → the subject whose entity holds it in a member relation. */
-  private readonly holderByObject = new Map<object, PersistenceSubject>();
-  /** Child row → the subject whose pre-loaded row held it in a member relation. */
-  private readonly loadedHolderByRow = new Map<string, PersistenceSubject>();
+  private readonly known: KnownParents;
   private readonly parentsOfRow = new Map<string, Position[]>();
   private readonly fromDatabase = new Map<string, ParentsByLink>();
   private readonly rootsMemo = new Map<string, RootRef[]>();
@@ -61,24 +45,9 @@ export class RootResolver {
   constructor(
     private readonly graph: AggregateGraph,
     private readonly queryRunner: QueryRunner,
-    private readonly allSubjects: PersistenceSubject[] = [],
+    subjects: PersistenceSubject[] = [],
   ) {
-    this.subjects = new Set(allSubjects);
-    for (const subject of allSubjects) {
-      if (subject.entity) this.subjectByObject.set(subject.entity, subject);
-      if (subject.identifier) this.subjectByRow.set(rowKey(subject.metadata, subject.identifier), subject);
-      for (const relation of graph.memberRelations(subject.metadata)) {
-        if (subject.entity) {
-          for (const child of valuesOf(relation.getEntityValue(subject.entity))) this.holderByObject.set(child, subject);
-        }
-        if (subject.databaseEntity) {
-          for (const child of valuesOf(relation.getEntityValue(subject.databaseEntity), true)) {
-            const key = childKey(relation.inverseEntityMetadata, child);
-            if (key) this.loadedHolderByRow.set(key, subject);
-          }
-        }
-      }
-    }
+    this.known = new KnownParents(graph, subjects);
   }
 
   /** Where each of the given changed subjects sits in the aggregates, before and after this save. */
@@ -89,13 +58,13 @@ export class RootResolver {
     for (const subject of changed) {
       const side = { current: [] as Position[], next: [] as Position[] };
       sides.set(subject, side);
-      const self = this.subjectPosition(subject);
+      const self = this.known.subjectPosition(subject);
       if (this.graph.isRoot(subject.metadata)) {
         if (self) side.current.push(self), side.next.push(self);
         continue;
       }
       if (this.graph.junctionOwner(subject.metadata)) {
-        const owner = subject.parentSubject && this.subjectPosition(subject.parentSubject);
+        const owner = subject.parentSubject && this.known.subjectPosition(subject.parentSubject);
         if (owner) side.current.push(owner), side.next.push(owner);
         continue;
       }
@@ -104,14 +73,14 @@ export class RootResolver {
       for (const link of this.graph.parentLinks(subject.metadata)) {
         const written = link.kind === "member-holds-key" && writesLink(subject, link);
         if (subject.mustBeInserted || written) {
-          add(side.next, this.nextParent(subject, link));
+          add(side.next, this.known.next(subject, link));
           if (subject.mustBeInserted) continue;
-          const current = this.currentParent(subject, link);
+          const current = this.known.current(subject, link);
           if (current === undefined) unknownCurrent.push(link);
           else add(side.current, current);
           continue;
         }
-        const parent = self ? this.regularParent(self, link) : undefined;
+        const parent = self ? this.known.regular(self, link) : undefined;
         if (parent === undefined) unknownBoth.push(link);
         else add(side.current, parent), add(side.next, parent);
       }
@@ -119,13 +88,13 @@ export class RootResolver {
       if (self && unknownBoth.length > 0) ask.push({ subject, links: unknownBoth, side: "both" });
     }
 
-    await this.loadFromDatabase(ask.map(({ subject }) => this.subjectPosition(subject)!));
+    await this.loadFromDatabase(ask.map(({ subject }) => this.known.subjectPosition(subject)!));
     for (const { subject, links, side } of ask) {
       const found = this.fromDatabase.get(rowKey(subject.metadata, subject.identifier!));
       for (const link of links) {
         const parent = found?.get(link);
         if (!parent) continue;
-        const position = this.rowPosition(parent);
+        const position = this.known.rowPosition(parent);
         sides.get(subject)!.current.push(position);
         if (side === "both") sides.get(subject)!.next.push(position);
       }
@@ -202,7 +171,7 @@ export class RootResolver {
 
   /** What this save says about a parent (a `null` included), else what the database said. */
   private knownParent(position: Position, link: ParentLink): Found {
-    const inMemory = this.regularParent(position, link);
+    const inMemory = this.known.regular(position, link);
     return inMemory !== undefined ? inMemory : this.cachedParent(position, link);
   }
 
@@ -210,146 +179,32 @@ export class RootResolver {
     const found = this.fromDatabase.get(position.key);
     if (!found) return undefined;
     const parent = found.get(link);
-    return parent ? this.rowPosition(parent) : null;
+    return parent ? this.known.rowPosition(parent) : null;
   }
 
-  private rootsOf(position: Position, visiting: Set<string>): RootRef[] {
+  /**
+   * Roots above a position, depth first. A row met again on the way is a cycle in the data: that
+   * path ends there. Results computed across such a cut are not remembered (they can lack the roots
+   * reached through the row where the cycle closed).
+   */
+  private rootsOf(position: Position, visiting: Set<string>, cut = { happened: false }): RootRef[] {
     if (this.graph.isRoot(position.metadata)) {
       return [{ metadata: position.metadata, primaryKey: position.primaryKey, key: position.key, entity: position.entity, subject: position.subject }];
     }
     const memo = this.rootsMemo.get(position.key);
     if (memo) return memo;
-    if (visiting.has(position.key)) return []; // a cycle in the data: no root above it
+    if (visiting.has(position.key)) {
+      cut.happened = true;
+      return [];
+    }
     visiting.add(position.key);
-    const roots = uniqueRoots((this.parentsOfRow.get(position.key) ?? []).flatMap((parent) => this.rootsOf(parent, visiting)));
+    const below = { happened: false };
+    const roots = uniqueRoots((this.parentsOfRow.get(position.key) ?? []).flatMap((parent) => this.rootsOf(parent, visiting, below)));
     visiting.delete(position.key);
-    this.rootsMemo.set(position.key, roots);
+    if (below.happened) cut.happened = true;
+    else this.rootsMemo.set(position.key, roots);
     return roots;
   }
-
-  /** Parent of a row whose link this save does not write: its current parent, from anything that knows it. */
-  private regularParent(position: Position, link: ParentLink): Found {
-    const { subject, entity } = position;
-    if (link.kind === "parent-holds-key") {
-      const holder = entity && this.holderByObject.get(entity);
-      if (holder && sameTable(holder.metadata, link.parent)) return this.subjectPosition(holder) ?? undefined;
-      const loaded = this.loadedHolderByRow.get(position.key);
-      return loaded && sameTable(loaded.metadata, link.parent) ? this.subjectPosition(loaded) ?? undefined : undefined;
-    }
-    const cascadedFrom = subject?.parentSubject;
-    if (cascadedFrom && sameTable(cascadedFrom.metadata, link.parent)) return this.subjectPosition(cascadedFrom) ?? undefined;
-    const holder = entity && this.holderByObject.get(entity);
-    if (holder && sameTable(holder.metadata, link.parent)) return this.subjectPosition(holder) ?? undefined;
-    const fromEntity = entity && this.parentFromObject(link, entity);
-    if (fromEntity !== undefined) return fromEntity;
-    const fromLoaded = subject?.databaseEntity && this.parentFromObject(link, subject.databaseEntity, false);
-    if (fromLoaded !== undefined) return fromLoaded;
-    const loadedHolder = this.loadedHolderByRow.get(position.key);
-    return loadedHolder && sameTable(loadedHolder.metadata, link.parent) ? this.subjectPosition(loadedHolder) ?? undefined : undefined;
-  }
-
-  /** The parent a row had before this save wrote its link: the pre-loaded row, a pre-loaded holder, or the database. */
-  private currentParent(subject: PersistenceSubject, link: ParentLink): Found {
-    const fromLoaded = subject.databaseEntity && this.parentFromObject(link, subject.databaseEntity, false);
-    if (fromLoaded !== undefined) return fromLoaded;
-    const key = subject.identifier && rowKey(subject.metadata, subject.identifier);
-    const loadedHolder = key ? this.loadedHolderByRow.get(key) : undefined;
-    return loadedHolder && sameTable(loadedHolder.metadata, link.parent) ? this.subjectPosition(loadedHolder) ?? undefined : undefined;
-  }
-
-  /** The parent a row has after this save: what the save writes into its link. */
-  private nextParent(subject: PersistenceSubject, link: ParentLink): Found {
-    const change =
-      subject.changeMaps.find((map) => map.relation === link.relation) ??
-      subject.changeMaps.find((map) => map.column && link.relation.joinColumns.some((column) => column.databaseName === map.column!.databaseName));
-    if (change) {
-      const value = change.value;
-      if (value === null) return null;
-      if (this.subjects.has(value as PersistenceSubject)) return this.subjectPosition(value as PersistenceSubject) ?? null;
-      if (change.relation) return this.parentFromValue(link, value) ?? null;
-      // Only the foreign-key column was set: the rest of a composite key comes from the object.
-      const parentKey: ObjectLiteral = {};
-      for (const column of link.relation.joinColumns) {
-        const columnValue = column.databaseName === change.column!.databaseName ? value : subject.entity && column.getEntityValue(subject.entity);
-        if (columnValue === null || columnValue === undefined) return null;
-        column.referencedColumn!.setEntityValue(parentKey, columnValue);
-      }
-      return this.rowPosition(rowRef(link.parent, parentKey));
-    }
-    const position = this.subjectPosition(subject);
-    return (position ? this.regularParent(position, link) : undefined) ?? null;
-  }
-
-  /**
-   * A parent read from an object's relation property or foreign-key properties. A pre-loaded row's
-   * relation holds an id map, not an object of the caller's: it says where the row is, not which
-   * version the caller read (`carry` false).
-   */
-  private parentFromObject(link: ParentLink, object: ObjectLiteral, carry = true): Found {
-    const value: unknown = link.relation.getEntityValue(object);
-    if (value === null) return null;
-    if (value !== undefined) return this.parentFromValue(link, value, carry);
-    const parentKey: ObjectLiteral = {};
-    for (const column of link.relation.joinColumns) {
-      const columnValue = column.getEntityValue(object);
-      if (columnValue === undefined) return undefined;
-      if (columnValue === null) return null;
-      column.referencedColumn!.setEntityValue(parentKey, columnValue);
-    }
-    return this.rowPosition(rowRef(link.parent, parentKey));
-  }
-
-  /** A relation value: the parent object itself, an id map, or a bare id. */
-  private parentFromValue(link: ParentLink, value: unknown, carry = true): Found {
-    if (value && typeof value === "object") {
-      const subject = this.subjectByObject.get(value);
-      if (subject && !subject.identifier) return this.subjectPosition(subject) ?? null; // a parent this save inserts
-      if (!hasCompletePrimaryKey(link.parent, value)) return subject ? this.subjectPosition(subject) ?? null : undefined;
-      const position = this.rowPosition(rowRef(link.parent, primaryKeyValues(link.parent, value)));
-      return carry ? { ...position, entity: position.entity ?? (value as ObjectLiteral) } : position;
-    }
-    if (value === undefined) return undefined;
-    const parentKey: ObjectLiteral = {};
-    const [column] = link.relation.joinColumns;
-    if (!column || link.relation.joinColumns.length !== 1) return undefined;
-    column.referencedColumn!.setEntityValue(parentKey, value);
-    return this.rowPosition(rowRef(link.parent, parentKey));
-  }
-
-  /** A row, with its subject and object when this save holds it. */
-  private rowPosition(ref: RowRef): Position {
-    const subject = this.subjectByRow.get(ref.key);
-    return subject ? { ...ref, subject, entity: subject.entity } : ref;
-  }
-
-  private subjectPosition(subject: PersistenceSubject): Position | undefined {
-    const primaryKey = subject.identifier ?? (subject.entity && hasCompletePrimaryKey(subject.metadata, subject.entity) ? primaryKeyValues(subject.metadata, subject.entity) : undefined);
-    if (!primaryKey) {
-      // A row this save inserts has no key yet; it is still a place in the graph (and a new root is no bump).
-      return { metadata: subject.metadata, primaryKey: {}, key: `new:${this.allSubjects.indexOf(subject)}`, subject, entity: subject.entity };
-    }
-    return { ...rowRef(subject.metadata, primaryKey), subject, entity: subject.entity };
-  }
-}
-
-function writesLink(subject: PersistenceSubject, link: ParentLink): boolean {
-  return subject.changeMaps.some(
-    (map) => map.relation === link.relation || (map.column !== undefined && link.relation.joinColumns.some((column) => column.databaseName === map.column!.databaseName)),
-  );
-}
-
-function valuesOf(value: unknown, allowPrimitives = false): object[] {
-  const list = Array.isArray(value) ? value : [value];
-  return list.filter((item) => (item !== null && typeof item === "object") || (allowPrimitives && item !== null && item !== undefined));
-}
-
-/** The row key of a child as a pre-loaded relation holds it (an id map or a bare id). */
-function childKey(metadata: EntityMetadata, child: unknown): string | undefined {
-  if (child && typeof child === "object") return hasCompletePrimaryKey(metadata, child) ? rowKey(metadata, child as ObjectLiteral) : undefined;
-  if (metadata.primaryColumns.length !== 1) return undefined;
-  const primaryKey: ObjectLiteral = {};
-  metadata.primaryColumns[0].setEntityValue(primaryKey, child);
-  return rowKey(metadata, primaryKey);
 }
 
 function add(list: Position[], found: Found): void {
