@@ -38,11 +38,12 @@ export async function secureAtomicity(unit: PersistenceUnit): Promise<void> {
     (guarded.some((subject) => graph.isMember(subject.metadata)) ? 1 : 0); // a root moved for its members
   const listeners = dataSourceOf(unit.queryRunner).subscribers.some(listensToWrites) || guarded.some((subject) => hasAfterListeners(subject.metadata));
   if (call.mode === "none") {
-    if (writes <= 1) return;
+    // Several chunks are several units; a subscriber that writes adds statements of its own.
+    if (writes <= 1 && !call.chunked && !listeners) return;
     const subject = guarded[0];
     throw new TransactionRequiredError(
       subject.metadata.name,
-      `this save()/remove() writes ${writes} statements with a version check among them; with { transaction: false } a conflict halfway would leave part of it written. ` +
+      `this save()/remove() writes more than one statement (${call.chunked ? "in chunks" : listeners ? "with subscribers writing too" : `${writes} of them`}) with a version check among them; with { transaction: false } a conflict halfway would leave part of it written. ` +
         "Drop { transaction: false }, or run it inside dataSource.transaction()",
     );
   }

@@ -22,14 +22,18 @@ import { hasGuardedEntities } from "./guarded-entities";
 class WriteGate {
   private held = false;
   private readonly waiting: (() => void)[] = [];
+  /** The unit holding the gate now: work carrying an older unit's context (a timer it left behind) must queue. */
+  holder: object | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  async run<T>(unit: object, work: () => Promise<T>): Promise<T> {
     await this.acquire();
+    this.holder = unit;
     try {
       return await work();
     } finally {
+      this.holder = undefined;
       this.release();
     }
   }
@@ -59,7 +63,8 @@ class WriteGate {
   }
 }
 
-const heldGates = new AsyncLocalStorage<ReadonlySet<WriteGate>>();
+/** The units (gate and unit token) the current async context runs inside. */
+const heldGates = new AsyncLocalStorage<ReadonlyMap<WriteGate, object>>();
 const gates = new WeakMap<DataSource, WriteGate | null>();
 const sharedRunners = new WeakMap<DataSource, QueryRunner | null>();
 
@@ -93,6 +98,8 @@ export function runWriteUnit<T>(dataSource: DataSource, work: () => Promise<T>):
   const gate = gateOf(dataSource);
   if (!gate) return work();
   const held = heldGates.getStore();
-  if (held?.has(gate)) return work();
-  return gate.run(() => heldGates.run(new Set([...(held ?? []), gate]), work));
+  // Re-entrant only while the unit this context belongs to still holds the gate.
+  if (held?.get(gate) !== undefined && held.get(gate) === gate.holder) return work();
+  const unit = {};
+  return gate.run(unit, () => heldGates.run(new Map([...(held ?? []), [gate, unit]]), work));
 }

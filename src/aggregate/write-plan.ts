@@ -56,7 +56,9 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
     if (ref.subject?.mustBeInserted) continue;
     planned.push({ ref, carried: carriedVersion(ref), writtenLater: writtenLater(ref.subject) });
   }
+  // A root checked against a version guards its members; a root this unit inserts has nothing to overwrite.
   const checked = new Set(planned.filter((root) => root.carried !== undefined).map((root) => root.ref.key));
+  for (const ref of roots.values()) if (ref.subject?.mustBeInserted || (ref.subject && !ref.subject.identifier)) checked.add(ref.key);
   assertMembersGuarded(unit, graph, membership, checked);
   return {
     roots: planned.sort((a, b) => (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0)),
