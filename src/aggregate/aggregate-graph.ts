@@ -11,6 +11,14 @@ export type ParentLink =
   /** The parent holds the foreign key (its owning one-to-one `relation` points at the member). */
   | { kind: "parent-holds-key"; relation: RelationMetadata; parent: EntityMetadata };
 
+/**
+ * The member's own property that leads up to its parent: the member's relation when it holds the
+ * key, the inverse side of the parent's one-to-one when the parent does (undefined if not mapped).
+ */
+export function upwardRelation(link: ParentLink): RelationMetadata | undefined {
+  return link.kind === "member-holds-key" ? link.relation : link.relation.inverseRelation;
+}
+
 export interface AggregateGraph {
   isRoot(metadata: EntityMetadata): boolean;
   /** Links to parents; empty for roots and for entities outside every aggregate. */

@@ -58,6 +58,13 @@ export class KnownParents {
     if (link.kind === "parent-holds-key") {
       const holder = entity && this.holderByObject.get(entity);
       if (holder && sameTable(holder.metadata, link.parent)) return this.subjectPosition(holder) ?? undefined;
+      // The member's own inverse side of the parent's one-to-one, when it is loaded.
+      const inverse = link.relation.inverseRelation;
+      const value: unknown = entity && inverse && !inverse.isLazy ? inverse.getEntityValue(entity) : undefined;
+      if (value && typeof value === "object" && hasCompletePrimaryKey(link.parent, value)) {
+        const position = this.rowPosition(rowRef(link.parent, primaryKeyValues(link.parent, value)));
+        return { ...position, entity: position.entity ?? (value as ObjectLiteral) };
+      }
       const loaded = this.loadedHolderByRow.get(position.key);
       return loaded && sameTable(loaded.metadata, link.parent) ? this.subjectPosition(loaded) ?? undefined : undefined;
     }

@@ -1,7 +1,7 @@
 import type { DataSource, EntityMetadata, EntitySubscriberInterface, LoadEvent, ObjectLiteral } from "typeorm";
 import type { PersistenceSubject } from "../internals/typeorm-internals";
 import { hasCompletePrimaryKey } from "../versioned-metadata";
-import { aggregateGraphOf, type AggregateGraph } from "./aggregate-graph";
+import { aggregateGraphOf, upwardRelation, type AggregateGraph } from "./aggregate-graph";
 
 /**
  * Remembers, for every member object loaded together with its aggregate root — below it
@@ -66,8 +66,9 @@ function recordAbove(graph: AggregateGraph, member: ObjectLiteral, metadata: Ent
     path.push(object);
     let parent: { object: ObjectLiteral; metadata: EntityMetadata } | undefined;
     for (const link of graph.parentLinks(current)) {
-      if (link.kind !== "member-holds-key" || (link.relation.isLazy && !Object.prototype.hasOwnProperty.call(object, link.relation.propertyName))) continue;
-      const value: unknown = link.relation.getEntityValue(object);
+      const relation = upwardRelation(link);
+      if (!relation || relation.isLazy) continue; // a lazy parent is loaded later, by another statement
+      const value: unknown = relation.getEntityValue(object);
       if (value && typeof value === "object") {
         parent = { object: value as ObjectLiteral, metadata: link.parent };
         break;

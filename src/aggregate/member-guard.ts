@@ -2,7 +2,7 @@ import { UnguardedWriteError, formatPrimaryKey } from "../errors";
 import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
 import { allowsUncheckedMemberWrite } from "../unchecked-member-write";
 import { occVersionColumn, primaryKeyValues } from "../versioned-metadata";
-import type { AggregateGraph } from "./aggregate-graph";
+import { upwardRelation, type AggregateGraph } from "./aggregate-graph";
 import type { Membership } from "./root-resolver";
 import { isResurrection } from "./loaded-with";
 
@@ -57,9 +57,9 @@ function rootRelationHint(subject: PersistenceSubject, graph: AggregateGraph): s
   const seen = new Set<unknown>();
   for (let metadata = subject.metadata; !graph.isRoot(metadata) && !seen.has(metadata); ) {
     seen.add(metadata);
-    const link = graph.parentLinks(metadata).find((candidate) => candidate.kind === "member-holds-key");
+    const link = graph.parentLinks(metadata).find((candidate) => upwardRelation(candidate) !== undefined);
     if (!link) return "…";
-    path.push(link.relation.propertyPath);
+    path.push(upwardRelation(link)!.propertyPath);
     metadata = link.parent;
   }
   return path.reduceRight((inner, property) => (inner ? `${property}: { ${inner} }` : `${property}: true`), "");

@@ -4,7 +4,7 @@ import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-i
 import { dataSourceOf } from "../internals/typeorm-internals";
 import { assertVersion } from "../version-value";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
-import { aggregateGraphOf, type AggregateGraph } from "./aggregate-graph";
+import { aggregateGraphOf, upwardRelation, type AggregateGraph } from "./aggregate-graph";
 import { isResurrection, rootLoadedWith } from "./loaded-with";
 import { assertMembersGuarded } from "./member-guard";
 import { RootResolver, type Membership, type RootRef } from "./root-resolver";
@@ -101,9 +101,13 @@ function rootAbove(graph: AggregateGraph, subject: PersistenceSubject): { root: 
   while (object && !seen.has(object)) {
     seen.add(object);
     if (graph.isRoot(metadata)) return { root: object, metadata };
-    const link = graph.parentLinks(metadata).find((candidate) => candidate.kind === "member-holds-key" && typeof candidate.relation.getEntityValue(object!) === "object");
+    const current: ObjectLiteral = object;
+    const link = graph.parentLinks(metadata).find((candidate) => {
+      const relation = upwardRelation(candidate);
+      return relation !== undefined && !relation.isLazy && typeof relation.getEntityValue(current) === "object";
+    });
     if (!link) return undefined;
-    object = link.relation.getEntityValue(object) ?? undefined;
+    object = upwardRelation(link)!.getEntityValue(current) ?? undefined;
     metadata = link.parent;
   }
   return undefined;
