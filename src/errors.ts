@@ -62,14 +62,18 @@ export class StaleDataError extends OccError implements StaleDataDetails {
 
 /** A version value that is not a safe, non-negative integer (a string from HTTP, `1.5`, `NaN`, `-1`, …). */
 export class InvalidVersionError extends OccError {
+  /** `reason`: what else the value violates, when it is a safe non-negative integer (e.g. the column's range). */
   constructor(
     readonly entityName: string,
     readonly propertyName: string,
     readonly value: unknown,
+    reason?: string,
   ) {
     super(
-      `${entityName}.${propertyName} must be a safe non-negative integer, got ${describeValue(value)}` +
-        (typeof value === "string" ? " (convert request input with parseVersion() first)" : ""),
+      reason
+        ? `${entityName}.${propertyName} cannot be ${describeValue(value)}: ${reason}`
+        : `${entityName}.${propertyName} must be a safe non-negative integer, got ${describeValue(value)}` +
+            (typeof value === "string" ? " (convert request input with parseVersion() first)" : ""),
     );
   }
 }

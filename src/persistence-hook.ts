@@ -15,7 +15,8 @@ import { mergeGenerated } from "./subject-results";
 import { transactionStateOf, type Undo } from "./transaction-state";
 import { attachTransactionSubscriber } from "./transaction-subscriber";
 import { explainRejectedMetadata, validateDataSourceMetadata } from "./validate-metadata";
-import { assertVersion, INITIAL_VERSION, isVersionNumber } from "./version-value";
+import { INITIAL_VERSION, isVersionNumber } from "./version-value";
+import { assertStorableVersion } from "./version-range";
 import { checkedDelete, checkedSoftDeleteOrRestore, checkedUpdate } from "./versioned-writes";
 import { hasCompletePrimaryKey, occVersionColumn, primaryKeyValues, rowKey } from "./versioned-metadata";
 import { guardBuilderWrite } from "./write-guard";
@@ -43,7 +44,7 @@ function carriedVersionOf(subject: PersistenceSubject, column: ColumnMetadata, e
   if (value === undefined || value === null) {
     throw new MissingVersionError(subject.metadata.name, column.propertyPath, primaryKeyValues(subject.metadata, subject.identifier ?? entity));
   }
-  return assertVersion(subject.metadata.name, column.propertyPath, value);
+  return assertStorableVersion(subject.metadata, column, value);
 }
 
 /** The version a write of this row checks: what the copy carries, mapped onto this transaction's own move. */
@@ -226,7 +227,7 @@ function validateBeforeWriting(unit: PersistenceUnit, context: UnitContext): voi
     if (subject.mustBeInserted) {
       context.inserted.add(subject);
       if (previous === undefined || previous === null) continue;
-      const expected = assertVersion(subject.metadata.name, column.propertyPath, previous);
+      const expected = assertStorableVersion(subject.metadata, column, previous);
       if (hasCompletePrimaryKey(subject.metadata, entity)) {
         // It was read from the database once, and its row has been deleted since.
         throw staleErrorFromVersion(

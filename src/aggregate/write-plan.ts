@@ -2,7 +2,7 @@ import type { ObjectLiteral } from "typeorm";
 import { MissingVersionError } from "../errors";
 import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
 import { dataSourceOf } from "../internals/typeorm-internals";
-import { assertVersion } from "../version-value";
+import { assertStorableVersion } from "../version-range";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
 import { aggregateGraphOf, upwardRelation, type AggregateGraph } from "./aggregate-graph";
 import { isResurrection, rootLoadedWith } from "./loaded-with";
@@ -156,7 +156,7 @@ function carriedVersion(ref: RootRef): number | undefined {
     if (ref.subject?.entity) throw new MissingVersionError(ref.metadata.name, column.propertyPath, primaryKeyValues(ref.metadata, ref.primaryKey));
     return undefined;
   }
-  return assertVersion(ref.metadata.name, column.propertyPath, value);
+  return assertStorableVersion(ref.metadata, column, value);
 }
 
 function writtenLater(subject: PersistenceSubject | undefined): boolean {
