@@ -8,6 +8,7 @@ import { verifyUnchangedRoots, writeRootsFirst } from "./aggregate/lock-roots-fi
 import { hasUnchangedMemberRoots, planAggregateWrites } from "./aggregate/write-plan";
 import { isLibraryWrite, runLibraryWrite } from "./library-write-context";
 import { secureAtomicity } from "./call-atomicity";
+import { assertDriverRequirements } from "./driver-requirements";
 import { runPersistCall } from "./persist-call";
 import { runWriteUnit } from "./shared-connection-gate";
 import { staleErrorFromVersion } from "./stale-lookup";
@@ -57,6 +58,7 @@ export const persistenceHook: PersistenceHook = {
   metadataBuilt(dataSource: DataSource) {
     if (prepared.has(dataSource)) return;
     validateDataSourceMetadata(dataSource);
+    assertDriverRequirements(dataSource);
     aggregateGraphOf(dataSource);
     attachTransactionSubscriber(dataSource);
     attachAggregateLoadSubscribers(dataSource);
