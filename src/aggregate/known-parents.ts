@@ -113,6 +113,36 @@ export class KnownParents {
   }
 
   /**
+   * The owning row of a many-to-many link row: from what the save writes into its owner columns (the
+   * owner object, its subject, or its key), from the link row's key for a removal, or the subject
+   * TypeORM cascaded it from when that is the owner.
+   */
+  junctionOwner(subject: PersistenceSubject, owner: EntityMetadata): Position | undefined {
+    const key: ObjectLiteral = {};
+    for (const column of subject.metadata.ownerColumns) {
+      const change = subject.changeMaps.find((map) => map.column?.databaseName === column.databaseName);
+      let value: unknown = change ? change.value : subject.identifier ? column.getEntityValue(subject.identifier) : undefined;
+      if (this.subjects.has(value as PersistenceSubject)) {
+        const valueSubject = value as PersistenceSubject;
+        if (!valueSubject.identifier) return this.subjectPosition(valueSubject);
+        value = valueSubject.entity ?? valueSubject.identifier;
+      }
+      if (value && typeof value === "object") {
+        const ownerSubject = this.subjectByObject.get(value);
+        if (ownerSubject) return this.subjectPosition(ownerSubject);
+        if (!hasCompletePrimaryKey(owner, value)) break;
+        const position = this.rowPosition(rowRef(owner, primaryKeyValues(owner, value)));
+        return { ...position, entity: position.entity ?? (value as ObjectLiteral) };
+      }
+      if (value === undefined || value === null) break;
+      column.referencedColumn!.setEntityValue(key, value);
+    }
+    if (hasCompletePrimaryKey(owner, key)) return this.rowPosition(rowRef(owner, key));
+    const cascadedFrom = subject.parentSubject;
+    return cascadedFrom && sameTable(cascadedFrom.metadata, owner) ? this.subjectPosition(cascadedFrom) : undefined;
+  }
+
+  /**
    * A parent read from an object's relation property or foreign-key properties. A pre-loaded row's
    * relation holds an id map, not an object of the caller's: it says where the row is, not which
    * version the caller read (`carry` false).

@@ -63,8 +63,10 @@ export class RootResolver {
         if (self) side.current.push(self), side.next.push(self);
         continue;
       }
-      if (this.graph.junctionOwner(subject.metadata)) {
-        const owner = subject.parentSubject && this.known.subjectPosition(subject.parentSubject);
+      const junctionOwner = this.graph.junctionOwner(subject.metadata);
+      if (junctionOwner) {
+        // The owner named by the link row itself: written from the inverse side, TypeORM cascades it from the other entity.
+        const owner = this.known.junctionOwner(subject, junctionOwner);
         if (owner) side.current.push(owner), side.next.push(owner);
         continue;
       }
