@@ -19,12 +19,35 @@ export interface LoadedRoot {
 const loadedWith = new WeakMap<object, LoadedRoot>();
 const loadedFromDatabase = new WeakSet<object>();
 
+/**
+ * TypeORM announces every entity of one query's result in one synchronous pass (relations before
+ * their owner). An object first announced in an earlier pass came from another statement — a
+ * relation loaded with `relationLoadStrategy: "query"` — so it says nothing about the member's read.
+ */
+const firstAnnounced = new WeakMap<object, number>();
+let pass = 0;
+let passOpen = false;
+
+function currentPass(): number {
+  if (!passOpen) {
+    pass += 1;
+    passOpen = true;
+    queueMicrotask(() => {
+      passOpen = false;
+    });
+  }
+  return pass;
+}
+
 /** The root object a member was loaded with, if it was loaded inside its aggregate. */
 export function rootLoadedWith(member: object): LoadedRoot | undefined {
   return loadedWith.get(member);
 }
 
-
+/** The object was read from the database (rather than built by the caller). */
+export function wasReadFromDatabase(object: object): boolean {
+  return loadedFromDatabase.has(object);
+}
 
 /** A root was loaded: every member object loaded below it belongs to it. */
 function recordBelow(graph: AggregateGraph, root: ObjectLiteral, metadata: EntityMetadata): void {
@@ -51,14 +74,19 @@ export function isResurrection(subject: PersistenceSubject): boolean {
   return Boolean(subject.mustBeInserted && subject.entity && loadedFromDatabase.has(subject.entity) && hasCompletePrimaryKey(subject.metadata, subject.entity));
 }
 
-/** A member was loaded with its parents: when the chain reaches a root object, the member belongs to it. */
-function recordAbove(graph: AggregateGraph, member: ObjectLiteral, metadata: EntityMetadata): void {
+/**
+ * A member was loaded with its parents: when the chain reaches a root object read by the same
+ * statement, the member belongs to it. A parent read by another statement (before or after the
+ * member) proves nothing about the member's data, so the chain ends there.
+ */
+function recordAbove(graph: AggregateGraph, member: ObjectLiteral, metadata: EntityMetadata, now: number): void {
   const path: ObjectLiteral[] = [];
   const seen = new Set<object>();
   let object: ObjectLiteral | undefined = member;
   let current: EntityMetadata = metadata;
   while (object && !seen.has(object)) {
     seen.add(object);
+    if (firstAnnounced.get(object) !== now) return;
     if (graph.isRoot(current)) {
       for (const below of path) loadedWith.set(below, { root: object, metadata: current });
       return;
@@ -93,10 +121,12 @@ class AggregateLoadSubscriber implements EntitySubscriberInterface<ObjectLiteral
   afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void {
     const metadata = event?.metadata;
     if (!metadata) return;
+    const now = currentPass();
+    if (!firstAnnounced.has(entity)) firstAnnounced.set(entity, now);
     if (this.graph.isRoot(metadata)) recordBelow(this.graph, entity, metadata);
     else if (this.graph.parentLinks(metadata).length > 0) {
       loadedFromDatabase.add(entity);
-      recordAbove(this.graph, entity, metadata);
+      recordAbove(this.graph, entity, metadata, now);
     }
   }
 }
@@ -107,8 +137,8 @@ export function attachAggregateLoadSubscribers(dataSource: DataSource): void {
   if (attached.has(dataSource)) return;
   const graph = aggregateGraphOf(dataSource);
   for (const metadata of dataSource.entityMetadatas) {
-    const root = graph.isRoot(metadata) && graph.memberRelations(metadata).length > 0;
-    if (root || graph.parentLinks(metadata).length > 0) dataSource.subscribers.push(new AggregateLoadSubscriber(metadata.target, graph));
+    // Every root, even one without relations down to its members: recordAbove needs to know when it was read.
+    if (graph.isRoot(metadata) || graph.parentLinks(metadata).length > 0) dataSource.subscribers.push(new AggregateLoadSubscriber(metadata.target, graph));
   }
   attached.add(dataSource);
 }

@@ -1,10 +1,10 @@
-import { UnguardedWriteError, formatPrimaryKey } from "../errors";
+import { StaleDataError, UnguardedWriteError, formatPrimaryKey } from "../errors";
 import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
 import { allowsUncheckedMemberWrite } from "../unchecked-member-write";
-import { occVersionColumn, primaryKeyValues } from "../versioned-metadata";
+import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
 import { upwardRelation, type AggregateGraph } from "./aggregate-graph";
 import type { Membership } from "./root-resolver";
-import { isResurrection } from "./loaded-with";
+import { isResurrection, rootLoadedWith, wasReadFromDatabase } from "./loaded-with";
 
 /**
  * A member row without a version of its own is guarded by its root's version alone. Changing or
@@ -26,7 +26,11 @@ export function assertMembersGuarded(
     const overwrites =
       junction || isResurrection(subject) || (!subject.mustBeInserted && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
     if (!overwrites || occVersionColumn(subject.metadata)) continue;
-    if (current.some((root) => checkedRoots.has(root.key))) continue;
+    // A member read from the database is only as new as the root read with it: a copy of its root
+    // read at another time (assigned to it, or saved beside it) says nothing about the member's data.
+    const readFromDatabase = Boolean(subject.entity && wasReadFromDatabase(subject.entity) && !junction);
+    const readWith = readFromDatabase ? rootLoadedWith(subject.entity!) : undefined;
+    if (readWith ? checkedRoots.has(rowKey(readWith.metadata, primaryKeyValues(readWith.metadata, readWith.root))) : !readFromDatabase && current.some((root) => checkedRoots.has(root.key))) continue;
     const row = subject.identifier ?? subject.entity;
     const name = junction ? `${graph.junctionOwner(subject.metadata)!.name} (its many-to-many links)` : `${subject.metadata.name}${row ? `#${formatPrimaryKey(primaryKeyValues(subject.metadata, row))}` : ""}`;
     if (isResurrection(subject)) {
@@ -44,7 +48,7 @@ export function assertMembersGuarded(
       subject.metadata.name,
       operation,
       `${name} belongs to aggregate ${root.metadata.name}#${formatPrimaryKey(primaryKeyValues(root.metadata, root.primaryKey))}, ` +
-        `and no version of that ${root.metadata.name} is known to check it against: a change made meanwhile through the ${root.metadata.name} would be overwritten. ` +
+        `and no version of that ${root.metadata.name}${readFromDatabase ? " read together with it (in the same statement)" : ""} is known to check it against: a change made meanwhile through the ${root.metadata.name} would be overwritten. ` +
         `Load it with its root (e.g. relations: { ${rootRelationHint(subject, graph)} }) or save it through the ${root.metadata.name}, ` +
         `give ${subject.metadata.name} its own @VersionColumn(), or pass uncheckedMemberWrite() to accept last-writer-wins for this write`,
     );
@@ -63,4 +67,27 @@ function rootRelationHint(subject: PersistenceSubject, graph: AggregateGraph): s
     metadata = link.parent;
   }
   return path.reduceRight((inner, property) => (inner ? `${property}: { ${inner} }` : `${property}: true`), "");
+}
+
+/**
+ * Members read with one copy of their root, saved beside another copy of it read at another
+ * version: the older read is stale (the root moved in between), whichever copy the save holds.
+ */
+export function assertOneReadOfEachRoot(changed: PersistenceSubject[], carried: ReadonlyMap<string, number>): void {
+  for (const subject of changed) {
+    const readWith = subject.entity && wasReadFromDatabase(subject.entity) ? rootLoadedWith(subject.entity) : undefined;
+    if (!readWith) continue;
+    const primaryKey = primaryKeyValues(readWith.metadata, readWith.root);
+    const other = carried.get(rowKey(readWith.metadata, primaryKey));
+    const version: unknown = occVersionColumn(readWith.metadata)?.getEntityValue(readWith.root);
+    if (other === undefined || version === undefined || version === null || Number(version) === other) continue;
+    throw new StaleDataError({
+      entityName: readWith.metadata.name,
+      primaryKey,
+      expectedVersion: Number(version),
+      actualVersion: other,
+      operation: "update",
+      entity: readWith.root,
+    });
+  }
 }

@@ -115,6 +115,23 @@ describe.each(enabledDrivers({ mariadb: true }))("a member read before the root 
     await expectNoLostUpdate(x.manager.save([fresh, line]), line.id);
   });
 
+  it("save([freshOrder, lineReadWithAnOlderCopyOfIt]): StaleDataError naming both versions", async () => {
+    const order = await newOrder();
+    const line = await x.getRepository(OrderLine).findOneOrFail({ where: { id: order.lines[0].id }, relations: { order: true } });
+    await yChangesQuantity(order.id);
+    const fresh = await x.getRepository(Order).findOneByOrFail({ id: order.id });
+    fresh.customer = "grace";
+    line.product = "coffee";
+    await expect(x.manager.save([fresh, line])).rejects.toMatchObject({ name: "StaleDataError", entityName: "Order", expectedVersion: 1, actualVersion: 2 });
+    const stored = await orders().findOneOrFail({ where: { id: order.id }, relations: { lines: true } });
+    expect({ customer: stored.customer, version: stored.version, quantity: stored.lines[0].quantity, product: stored.lines[0].product }).toEqual({
+      customer: "ada",
+      version: 2,
+      quantity: 5,
+      product: "tea",
+    });
+  });
+
   it("control: relations: { order: true } in one SELECT (the default) is checked", async () => {
     const order = await newOrder();
     const line = await x.getRepository(OrderLine).findOneOrFail({ where: { id: order.lines[0].id }, relations: { order: true } });
