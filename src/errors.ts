@@ -16,7 +16,11 @@ export type StaleOperation = "update" | "delete" | "soft-delete" | "restore";
 export interface StaleDataDetails {
   entityName: string;
   primaryKey: Record<string, unknown>;
-  expectedVersion: number;
+  /**
+   * The version the writer's copy carried; `null` when it carried none and only needed the row to
+   * exist (a member added to its root by the root's key alone, under a parent named by key).
+   */
+  expectedVersion: number | null;
   /** The row's version when it could be read after the failed write; `null` when the row is gone. */
   actualVersion: number | null;
   operation: StaleOperation;
@@ -39,7 +43,7 @@ export interface StaleDataDetails {
 export class StaleDataError extends OccError implements StaleDataDetails {
   readonly entityName: string;
   readonly primaryKey: Record<string, unknown>;
-  readonly expectedVersion: number;
+  readonly expectedVersion: number | null;
   readonly actualVersion: number | null;
   readonly operation: StaleOperation;
   readonly entity: object | undefined;
@@ -56,7 +60,8 @@ export class StaleDataError extends OccError implements StaleDataDetails {
 
   private static describe(d: StaleDataDetails): string {
     const found = d.actualVersion === null ? "row no longer exists" : `found ${d.actualVersion}`;
-    return `${d.entityName}#${formatPrimaryKey(d.primaryKey)} is stale: expected version ${d.expectedVersion}, ${found} (${d.operation})`;
+    const expected = d.expectedVersion === null ? "expected the row to exist" : `expected version ${d.expectedVersion}`;
+    return `${d.entityName}#${formatPrimaryKey(d.primaryKey)} is stale: ${expected}, ${found} (${d.operation})`;
   }
 }
 
@@ -249,7 +254,7 @@ export function isStaleDataError(error: unknown): error is StaleDataError {
   return (
     candidate.name === "StaleDataError" &&
     typeof candidate.entityName === "string" &&
-    typeof candidate.expectedVersion === "number"
+    (typeof candidate.expectedVersion === "number" || candidate.expectedVersion === null)
   );
 }
 

@@ -4,6 +4,7 @@ import { MissingVersionError } from "./errors";
 import { dataSourceOf, transactionDepthOf, type PersistenceHook, type PersistenceSubject, type PersistenceUnit } from "./internals/typeorm-internals";
 import { aggregateGraphOf } from "./aggregate/aggregate-graph";
 import { attachAggregateLoadSubscribers } from "./aggregate/loaded-with";
+import { confirmRoots } from "./aggregate/confirm-roots";
 import { verifyUnchangedRoots, writeRootsFirst } from "./aggregate/lock-roots-first";
 import { hasUnchangedMemberRoots, planAggregateWrites } from "./aggregate/write-plan";
 import { isLibraryWrite, runLibraryWrite } from "./library-write-context";
@@ -117,6 +118,7 @@ export const persistenceHook: PersistenceHook = {
       const plan = await planAggregateWrites(unit);
       await verifyUnchangedRoots(unit, plan.unchanged);
       await writeRootsFirst(unit, plan.roots, context);
+      await confirmRoots(unit, plan, context.undos);
       await original();
     });
     // Rows inserted by this unit hold their first version for the rest of the transaction.

@@ -8,7 +8,7 @@ export interface StaleWrite {
   metadata: EntityMetadata;
   versionColumn: ColumnMetadata;
   identifier: ObjectLiteral;
-  expectedVersion: number;
+  expectedVersion: number | null;
   operation: StaleOperation;
   entity: ObjectLiteral | undefined;
 }
@@ -22,7 +22,7 @@ export async function staleDataError(queryRunner: QueryRunner, write: StaleWrite
   return staleErrorFromVersion(write, actual.get(rowKey(write.metadata, write.identifier)) ?? null);
 }
 
-export function staleErrorFromVersion(write: StaleWrite, actualVersion: number | null): StaleDataError {
+export function staleErrorFromVersion(write: StaleWrite | Omit<StaleWrite, "versionColumn">, actualVersion: number | null): StaleDataError {
   return new StaleDataError({
     entityName: write.metadata.name,
     primaryKey: primaryKeyValues(write.metadata, write.identifier),
@@ -75,7 +75,7 @@ export async function readVersions(
  * rows under READ COMMITTED and refuses a write to a newer row (SQLSTATE 40001) under stricter
  * levels; SQLite's writer always reads the latest rows, and has no locking reads.
  */
-function readsFromSnapshot(queryRunner: QueryRunner): boolean {
+export function readsFromSnapshot(queryRunner: QueryRunner): boolean {
   const type = dataSourceOf(queryRunner).driver.options.type;
   return type === "mysql" || type === "mariadb" || type === "aurora-mysql";
 }

@@ -18,13 +18,18 @@ const SIGNED_LIMITS: Record<string, number> = {
 /** Drivers whose INTEGER columns hold any 64-bit value, whatever the declared type. */
 const SQLITE_FAMILY = new Set(["better-sqlite3", "sqlite", "sqljs", "capacitor", "cordova", "expo", "nativescript", "react-native"]);
 
+/** A TypeORM driver type backed by SQLite. */
+export function isSqliteFamily(driverType: string): boolean {
+  return SQLITE_FAMILY.has(driverType);
+}
+
 /**
  * The largest version a row's column can hold. SQLite's INTEGER is 64 bits (the JavaScript safe
  * integers bound it); PostgreSQL and MariaDB/MySQL enforce the declared type (unsigned doubles it).
  */
 export function largestVersion(metadata: EntityMetadata, column: ColumnMetadata): number {
   const driverType: string = dataSourceOf(metadata).driver.options.type;
-  if (SQLITE_FAMILY.has(driverType)) return Number.MAX_SAFE_INTEGER;
+  if (isSqliteFamily(driverType)) return Number.MAX_SAFE_INTEGER;
   const limit = SIGNED_LIMITS[String(column.type).toLowerCase()];
   if (limit === undefined) return Number.MAX_SAFE_INTEGER;
   return column.unsigned ? limit * 2 + 1 : limit;

@@ -19,7 +19,10 @@ export interface CheckedUpdate {
   identifier: ObjectLiteral;
   /** Column values to write (TypeORM's value set); the version is added here. */
   values: ObjectLiteral;
-  /** The version the caller read; `undefined` writes without a check (only for rows found through a foreign key). */
+  /**
+   * The version the caller read; `undefined` writes without a check (a root moved for a member the
+   * caller added by key): then the row must still exist, or StaleDataError says it is gone.
+   */
   expectedVersion: number | undefined;
   nextVersion: number | "increment";
   entity: ObjectLiteral | undefined;
@@ -50,7 +53,8 @@ export async function checkedUpdate(queryRunner: QueryRunner, update: CheckedUpd
   }
   const result = await query.execute();
   if (affectedRows(result, metadata) === 0) {
-    if (update.expectedVersion === undefined) return undefined;
+    // By primary key alone, no row matched: it is gone (a root removed while a member was added to it by key).
+    if (update.expectedVersion === undefined) throw staleErrorFromVersion({ ...update, expectedVersion: null, operation: "update" }, null);
     throw await staleDataError(queryRunner, staleWrite(update, update.expectedVersion, "update"));
   }
   return result.generatedMaps[0];

@@ -1,6 +1,7 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { dataSourceOf, escapeQueryWithParameters } from "../internals/typeorm-internals";
+import { readsFromSnapshot } from "../stale-lookup";
 import { rowKey } from "../versioned-metadata";
 import type { AggregateGraph, ParentLink } from "./aggregate-graph";
 
@@ -28,19 +29,26 @@ export function rowRef(metadata: EntityMetadata, primaryKey: ObjectLiteral): Row
  * itself (replies to replies), a recursive statement returns the links of the whole chain above
  * the rows as well, so a chain of any depth costs one statement. Results are keyed by {@link rowKey}
  * and include every row the statement saw, not only the ones asked for.
+ *
+ * `latest`: on MySQL/MariaDB inside a transaction a plain SELECT answers from the snapshot of the
+ * transaction's first read; a locking read (LOCK IN SHARE MODE) answers with the latest committed
+ * rows. A locking clause does not reach into a recursive CTE, so self-references are then followed
+ * one level per statement.
  */
 export async function readParents(
   queryRunner: QueryRunner,
   graph: AggregateGraph,
   metadata: EntityMetadata,
   rows: RowRef[],
+  latest = false,
 ): Promise<Map<string, ParentsByLink>> {
   const found = new Map<string, ParentsByLink>();
   const links = graph.parentLinks(metadata);
+  const lock = latest && queryRunner.isTransactionActive && readsFromSnapshot(queryRunner) ? " LOCK IN SHARE MODE" : "";
   for (let start = 0; start < rows.length; start += CHUNK) {
     const chunk = rows.slice(start, start + CHUNK);
-    if (links.some((link) => link.kind === "member-holds-key")) await readHeldKeys(queryRunner, metadata, links, chunk, found);
-    for (const link of links) if (link.kind === "parent-holds-key") await readParentHeldKey(queryRunner, metadata, link, chunk, found);
+    if (links.some((link) => link.kind === "member-holds-key")) await readHeldKeys(queryRunner, metadata, links, chunk, found, lock);
+    for (const link of links) if (link.kind === "parent-holds-key") await readParentHeldKey(queryRunner, metadata, link, chunk, found, lock);
   }
   return found;
 }
@@ -76,6 +84,7 @@ async function readHeldKeys(
   links: ParentLink[],
   rows: RowRef[],
   found: Map<string, ParentsByLink>,
+  lock: string,
 ): Promise<void> {
   const dataSource = dataSourceOf(queryRunner);
   const escape = (name: string) => dataSource.driver.escape(name);
@@ -94,11 +103,11 @@ async function readHeldKeys(
     escape,
     parameters,
   );
-  const selfLinks = held.filter((link) => link.parent.tableName === metadata.tableName);
+  const selfLinks = lock ? [] : held.filter((link) => link.parent.tableName === metadata.tableName);
   const names = columns.map((_, index) => `occ_c${index}`);
   let sql: string;
   if (selfLinks.length === 0) {
-    sql = `SELECT ${columns.map((column, index) => `t.${escape(column.databaseName)} AS ${names[index]}`).join(", ")} FROM ${table} t WHERE ${where}`;
+    sql = `SELECT ${columns.map((column, index) => `t.${escape(column.databaseName)} AS ${names[index]}`).join(", ")} FROM ${table} t WHERE ${where}${lock}`;
   } else {
     // Follow the self-references upwards; UNION (not UNION ALL) stops on a cycle in the data.
     const follow = selfLinks
@@ -143,6 +152,7 @@ async function readParentHeldKey(
   link: ParentLink,
   rows: RowRef[],
   found: Map<string, ParentsByLink>,
+  lock: string,
 ): Promise<void> {
   const dataSource = dataSourceOf(queryRunner);
   const escape = (name: string) => dataSource.driver.escape(name);
@@ -157,7 +167,7 @@ async function readParentHeldKey(
     escape,
     parameters,
   );
-  const sql = `SELECT ${columns.map((column, index) => `t.${escape(column.databaseName)} AS ${names[index]}`).join(", ")} FROM ${escapeTable(queryRunner, link.parent)} t WHERE ${where}`;
+  const sql = `SELECT ${columns.map((column, index) => `t.${escape(column.databaseName)} AS ${names[index]}`).join(", ")} FROM ${escapeTable(queryRunner, link.parent)} t WHERE ${where}${lock}`;
   const [query, bound] = escapeQueryWithParameters(dataSource, sql, parameters);
   const result: Record<string, unknown>[] = await queryRunner.query(query, bound);
   for (const row of rows) {

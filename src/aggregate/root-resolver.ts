@@ -21,6 +21,8 @@ export interface RootRef {
 export interface Membership {
   current: RootRef[];
   next: RootRef[];
+  /** Rows on the way up from where the row goes that the database no longer has (a parent removed meanwhile). */
+  gone: RowRef[];
 }
 
 /**
@@ -40,12 +42,20 @@ export class RootResolver {
   private readonly parentsOfRow = new Map<string, Position[]>();
   private readonly fromDatabase = new Map<string, ParentsByLink>();
   private readonly rootsMemo = new Map<string, RootRef[]>();
+  /** Rows the database was asked about and does not have. */
+  private readonly missing = new Map<string, RowRef>();
+  /** The rows whose parents came from the database, as read: what confirmRoots checks again under the root locks. */
+  private readonly usedFromDatabase = new Map<string, RowRef>();
 
-  /** `subjects`: what this save holds (none for a write that does not go through save()). */
+  /**
+   * `subjects`: what this save holds (none for a write that does not go through save()).
+   * `latest`: read the latest committed links, not the transaction's snapshot (see readParents).
+   */
   constructor(
     private readonly graph: AggregateGraph,
     private readonly queryRunner: QueryRunner,
     subjects: PersistenceSubject[] = [],
+    private readonly latest = false,
   ) {
     this.known = new KnownParents(graph, subjects);
   }
@@ -108,6 +118,7 @@ export class RootResolver {
       membership.set(subject, {
         current: uniqueRoots(side.current.flatMap((position) => this.rootsOf(position, new Set()))),
         next: uniqueRoots(side.next.flatMap((position) => this.rootsOf(position, new Set()))),
+        gone: this.goneAbove(side.next),
       });
     }
     return membership;
@@ -164,10 +175,14 @@ export class RootResolver {
       byEntity.set(position.metadata, list);
     }
     for (const [metadata, rows] of byEntity) {
-      const found = await readParents(this.queryRunner, this.graph, metadata, rows);
+      const found = await readParents(this.queryRunner, this.graph, metadata, rows, this.latest);
       for (const [key, parents] of found) if (!this.fromDatabase.has(key)) this.fromDatabase.set(key, parents);
       // A row the database does not have (deleted meanwhile) has no parents.
-      for (const row of rows) if (!this.fromDatabase.has(row.key)) this.fromDatabase.set(row.key, new Map());
+      for (const row of rows) {
+        if (this.fromDatabase.has(row.key)) continue;
+        this.fromDatabase.set(row.key, new Map());
+        this.missing.set(row.key, row);
+      }
     }
   }
 
@@ -180,8 +195,30 @@ export class RootResolver {
   private cachedParent(position: Position, link: ParentLink): Found {
     const found = this.fromDatabase.get(position.key);
     if (!found) return undefined;
+    this.usedFromDatabase.set(position.key, { metadata: position.metadata, primaryKey: position.primaryKey, key: position.key });
     const parent = found.get(link);
     return parent ? this.known.rowPosition(parent) : null;
+  }
+
+  /** Each row whose parents were read from the database, with the parents read (none: the row was missing). */
+  databaseReads(): { row: RowRef; parents: ParentsByLink }[] {
+    return [...this.usedFromDatabase.values()].map((row) => ({ row, parents: this.fromDatabase.get(row.key)! }));
+  }
+
+  /** The rows at or above the given positions that the database said it does not have. */
+  private goneAbove(start: Position[]): RowRef[] {
+    const gone: RowRef[] = [];
+    const seen = new Set<string>();
+    const pending = [...start];
+    while (pending.length > 0) {
+      const position = pending.pop()!;
+      if (seen.has(position.key)) continue;
+      seen.add(position.key);
+      const missing = this.missing.get(position.key);
+      if (missing) gone.push(missing);
+      pending.push(...(this.parentsOfRow.get(position.key) ?? []));
+    }
+    return gone;
   }
 
   /**

@@ -6,7 +6,7 @@ import { assertStorableVersion } from "../version-range";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
 import { aggregateGraphOf, upwardRelation, type AggregateGraph } from "./aggregate-graph";
 import { isResurrection, rootLoadedWith } from "./loaded-with";
-import { assertMembersGuarded } from "./member-guard";
+import { assertMembersGuarded, assertOneReadOfEachRoot } from "./member-guard";
 import { RootResolver, type Membership, type RootRef } from "./root-resolver";
 
 /** A root whose aggregate a unit of work changes, and how its version is checked. */
@@ -27,6 +27,10 @@ export interface AggregatePlan {
    * an outdated read would be acknowledged as a no-op once someone else wrote the same value.
    */
   unchanged: PlannedRoot[];
+  /** The member rows the unit changes. */
+  changed: PersistenceSubject[];
+  /** Rows whose parents were read from the database before the roots were locked, with what was read: confirmRoots checks them under the locks. */
+  databaseReads: ReturnType<RootResolver["databaseReads"]>;
 }
 
 /**
@@ -39,8 +43,9 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
   const graph = aggregateGraphOf(dataSourceOf(unit.queryRunner));
   const changed = unit.allSubjects.filter((subject) => graph.isMember(subject.metadata) && changes(subject));
   const unchanged = unchangedMemberRoots(unit, graph);
-  if (changed.length === 0) return { roots: [], unchanged: withoutSubjects(unit, unchanged, new Set()) };
-  const membership = await new RootResolver(graph, unit.queryRunner, unit.allSubjects).membershipOf(changed);
+  if (changed.length === 0) return { roots: [], unchanged: withoutSubjects(unit, unchanged, new Set()), changed, databaseReads: [] };
+  const resolver = new RootResolver(graph, unit.queryRunner, unit.allSubjects);
+  const membership = await resolver.membershipOf(changed);
   addLoadedWithRoots(membership);
 
   const roots = new Map<string, RootRef>();
@@ -60,9 +65,12 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
   const checked = new Set(planned.filter((root) => root.carried !== undefined).map((root) => root.ref.key));
   for (const ref of roots.values()) if (ref.subject?.mustBeInserted || (ref.subject && !ref.subject.identifier)) checked.add(ref.key);
   assertMembersGuarded(unit, graph, membership, checked);
+  assertOneReadOfEachRoot(changed, new Map(planned.flatMap((root) => (root.carried === undefined ? [] : [[root.ref.key, root.carried] as const]))));
   return {
     roots: planned.sort((a, b) => (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0)),
     unchanged: withoutSubjects(unit, unchanged, new Set(planned.map((root) => root.ref.key))),
+    changed,
+    databaseReads: resolver.databaseReads(),
   };
 }
 

@@ -41,7 +41,9 @@ describe.each(enabledDrivers({ mariadb: true }))("deep aggregates on %s", (drive
     const { thread, deepest } = await chain(40);
     const statements = await db.log.capture(() => replies().save(replies().create({ text: "deeper", parent: { id: deepest.id } })));
     const reads = statements.filter((sql) => /^\s*(WITH|SELECT)\b/i.test(sql));
-    expect(reads.length).toBeLessThanOrEqual(2); // the recursive chain, and the version read back after an unchecked move
+    // The recursive chain, and the version read back after an unchecked move; on MariaDB also the
+    // chain's rows read once more under the root's lock (one statement: its snapshot read is not the latest).
+    expect(reads.length).toBeLessThanOrEqual(driver === "mariadb" ? 3 : 2);
     expect(reads.some((sql) => /^\s*WITH RECURSIVE/i.test(sql))).toBe(true);
     expect((await threads().findOneByOrFail({ id: thread.id })).version).toBe(41);
   });
