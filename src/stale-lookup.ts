@@ -35,13 +35,15 @@ export function staleErrorFromVersion(write: StaleWrite | Omit<StaleWrite, "vers
 
 /**
  * Current versions of the given rows (soft-deleted ones included), keyed by {@link rowKey}: the
- * latest committed ones, which the failed write met, not an older snapshot of the transaction's.
+ * latest committed ones, which the failed write met, not an older snapshot of the transaction's —
+ * unless `asSnapshot` asks for the versions the transaction's own plain reads see.
  */
 export async function readVersions(
   queryRunner: QueryRunner,
   metadata: EntityMetadata,
   versionColumn: ColumnMetadata,
   identifiers: ObjectLiteral[],
+  asSnapshot = false,
 ): Promise<Map<string, number>> {
   const alias = "occ_row";
   const query = queryRunner.manager
@@ -56,7 +58,7 @@ export async function readVersions(
     query.whereInIds(identifiers.map((identifier) => metadata.getEntityIdMap(identifier) ?? identifier));
   }
   for (const column of metadata.primaryColumns) query.addSelect(`${alias}.${column.propertyPath}`, `occ_pk_${column.databaseName}`);
-  if (queryRunner.isTransactionActive && readsFromSnapshot(queryRunner)) query.setLock("pessimistic_read");
+  if (!asSnapshot && queryRunner.isTransactionActive && readsFromSnapshot(queryRunner)) query.setLock("pessimistic_read");
   const rows: Record<string, unknown>[] = await query.getRawMany();
   const versions = new Map<string, number>();
   for (const row of rows) {

@@ -3,7 +3,8 @@ import { transactionDepthOf, type PersistenceSubject, type PersistenceUnit } fro
 import { mergeGenerated } from "../subject-results";
 import { transactionStateOf, type Undo } from "../transaction-state";
 import { isVersionNumber } from "../version-value";
-import { readVersions, staleErrorFromVersion } from "../stale-lookup";
+import { currentPersistCall } from "../persist-call";
+import { readVersions, readsFromSnapshot, staleErrorFromVersion } from "../stale-lookup";
 import { checkedUpdate } from "../versioned-writes";
 import { occVersionColumn } from "../versioned-metadata";
 import type { RootRef } from "./root-resolver";
@@ -84,9 +85,14 @@ export async function moveRoots(queryRunner: QueryRunner, roots: RootToMove[], u
     const write = { metadata: ref.metadata, versionColumn: column, identifier: ref.primaryKey, entity, values: {} };
     if (carried === undefined) {
       if (moved) continue;
+      const seen = await snapshotVersion(queryRunner, ref);
       const generated = await checkedUpdate(queryRunner, { ...write, expectedVersion: undefined, nextVersion: "increment", reload: true });
       const to = generated ? Number(column.getEntityValue(generated)) : undefined;
-      if (isVersionNumber(to)) state.recordMove(ref.key, { from: to - 1, to }, depth);
+      if (!isVersionNumber(to)) continue;
+      // The move wrote past the transaction's snapshot: the aggregate this transaction reads is older
+      // than the version it now holds as its own, and a save from such a read would pass the check.
+      if (seen !== undefined && seen !== to - 1) throw staleErrorFromVersion({ ...write, expectedVersion: seen, operation: "update" }, to - 1);
+      state.recordMove(ref.key, { from: to - 1, to }, depth);
       continue;
     }
     const expected = state.currentVersion(ref.key, carried);
@@ -97,6 +103,18 @@ export async function moveRoots(queryRunner: QueryRunner, roots: RootToMove[], u
       if (object) moveInMemory(object, column, expected + 1, undos);
     }
   }
+}
+
+/**
+ * On MySQL/MariaDB inside the caller's transaction, the root's version as the transaction's plain
+ * reads see it (its REPEATABLE READ snapshot, fixed by its first read), where an UPDATE reads the
+ * latest row. Elsewhere reads see the latest committed rows (or fail on newer ones), and a
+ * transaction save() opened for itself reads nothing after its writes: nothing to compare.
+ */
+async function snapshotVersion(queryRunner: QueryRunner, ref: RootRef): Promise<number | undefined> {
+  if (!queryRunner.isTransactionActive || currentPersistCall()?.mode === "own" || !readsFromSnapshot(queryRunner)) return undefined;
+  const versions = await readVersions(queryRunner, ref.metadata, occVersionColumn(ref.metadata)!, [ref.primaryKey], true);
+  return versions.get(ref.key);
 }
 
 /** The root's changes can go first unless one points at a row this unit has yet to insert. */
