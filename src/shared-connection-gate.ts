@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, QueryRunner } from "typeorm";
 import { SharedConnectionBusyError } from "./errors";
 import { hasGuardedEntities } from "./guarded-entities";
+import { routeSharedRunnerQueries } from "./internals/typeorm-internals";
 
 /**
  * Some TypeORM drivers (better-sqlite3 and the other SQLite drivers) give every caller the same
@@ -9,7 +10,8 @@ import { hasGuardedEntities } from "./guarded-entities";
  * StaleDataError, far more common with version checks) its rollback also undoes the other
  * caller's already acknowledged write. On such a DataSource, write units — a save()/remove()
  * call, a `transaction()`, a query-builder write (update(), insert(), increment(), …), a raw query
- * — run one at a time. SQLite has a single writer anyway; reads are not queued.
+ * — run one at a time. SQLite has a single writer anyway. A read outside any unit waits too: on the
+ * shared connection it would run inside the holder's open transaction and see its uncommitted rows.
  *
  * Re-entrant: work started inside a unit (a save with the global repository inside
  * `dataSource.transaction`) joins it as in plain TypeORM instead of waiting for itself. A unit
@@ -87,8 +89,10 @@ function gateOf(dataSource: DataSource): WriteGate | null {
   if (gate === undefined) {
     if (!dataSource.isInitialized) return null; // entities unknown yet: decide once they are
     const timeout = (dataSource.options as { timeout?: unknown }).timeout;
-    gate = sharedQueryRunnerOf(dataSource) && hasGuardedEntities(dataSource) ? new WriteGate(typeof timeout === "number" ? timeout : 5000) : null;
+    const shared = sharedQueryRunnerOf(dataSource);
+    gate = shared && hasGuardedEntities(dataSource) ? new WriteGate(typeof timeout === "number" ? timeout : 5000) : null;
     gates.set(dataSource, gate);
+    if (shared && gate) routeSharedRunnerQueries(shared, (work) => runWriteUnit(dataSource, work));
   }
   return gate;
 }

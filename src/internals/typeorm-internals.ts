@@ -250,6 +250,23 @@ function persistCallOf(executor: PersistCallShape): PersistCall {
 }
 
 /**
+ * Routes every statement sent through a query runner that all callers share (the SQLite drivers')
+ * through `around`, reads included: the SQLite write gate then keeps a read outside any write unit
+ * from running inside another caller's open transaction (and seeing its uncommitted rows).
+ * `query` is public API; it is wrapped on this one instance, once, and delegates to the original.
+ */
+export function routeSharedRunnerQueries(runner: QueryRunner, around: <T>(work: () => Promise<T>) => Promise<T>): void {
+  const instance = runner as unknown as Prototype;
+  if (instance[PATCHED]) return;
+  const query = instance.query;
+  if (typeof query !== "function") incompatible("QueryRunner.query");
+  instance.query = sameArity(query, function (this: QueryRunner, ...args: unknown[]) {
+    return around(() => (query as AsyncMethod).apply(this, args));
+  });
+  instance[PATCHED] = true;
+}
+
+/**
  * A wrapper keeps the original's arity: other add-ons check it before patching on top of us
  * (typeorm-transactional refuses a `DataSource.query` whose length is not 3).
  */
@@ -281,7 +298,6 @@ function builderWriteOf(builder: QueryBuilderShape): BuilderWrite {
   };
 }
 
-/** TypeORM 1.x names the field `dataSource` (and keeps a deprecated `connection` getter); 0.3.x `connection`. */
 /**
  * The DataSource a query runner, entity manager, entity metadata or executor belongs to: the field is
  * `dataSource` in TypeORM 1.x (with a deprecated `connection` getter) and `connection` in 0.3.

@@ -46,9 +46,12 @@ describe.each(enabledDrivers().filter((driver) => driver === "sqlite"))("a read 
       .catch((error: Error) => error.message);
     await aWrote;
 
-    const b = await docs.findOneByOrFail({ id });
+    // B reads while A's transaction is open: given time to run there, the read must wait for A instead.
+    const bRead = docs.findOneByOrFail({ id });
+    await new Promise((resolve) => setTimeout(resolve, 100));
     rollBack();
     expect(await a).toBe("A gives up");
+    const b = await bRead;
 
     const c = await docs.findOneByOrFail({ id });
     c.counter = 42;
