@@ -6,12 +6,15 @@ import {
   assertKnownProperties,
   assertNoMissingValues,
   describe,
+  isFindOperator,
   isPlainObject,
   refuseAggregateMember,
   refused,
 } from "./input-checks";
 import { matchedRows, runLibraryStatements } from "./library-statements";
 import { rowExists } from "./row-exists";
+import { assertStorableVersion } from "../version-range";
+import { occVersionColumn } from "../versioned-metadata";
 
 const OPERATION = "updateIf";
 
@@ -120,6 +123,10 @@ function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is 
   if (Object.keys(where).length === 0) throw refused(metadata.name, OPERATION, "where is empty: it would update every row");
   assertKnownProperties(metadata, OPERATION, where, "where");
   assertNoMissingValues(metadata, OPERATION, where);
+  // A version from a request beyond the column's range: a typed error, not the driver's out-of-range one.
+  const version = occVersionColumn(metadata);
+  const expected: unknown = version?.getEntityValue(where);
+  if (version && expected !== undefined && !isFindOperator(expected)) assertStorableVersion(metadata, version, expected);
 }
 
 /** The SET list for TypeORM's update builder, plus the parameters of calculated changes. */
