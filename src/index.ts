@@ -38,6 +38,13 @@ export {
   type OptimisticRetryOptions,
 } from "./retry";
 
+export {
+  updateVersioned,
+  deleteVersioned,
+  type VersionedKey,
+  type UpdateVersionedChanges,
+  type UpdateVersionedResult,
+} from "./writes/update-versioned";
 export { updateIf, type UpdateIfChanges, type UpdateIfOptions, type UpdateIfResult } from "./writes/update-if";
 export { increment, decrement, CalculatedChange } from "./writes/calculated-change";
 export { insertOnce, type InsertOnceOptions, type InsertOnceResult } from "./writes/insert-once";

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { MoreThanOrEqual, type DataSource } from "typeorm";
-import { decrement, insertOnce, lockAggregate, updateIf, withAdvisoryLock } from "typeorm-occ";
+import { decrement, insertOnce, lockAggregate, updateIf, updateVersioned, withAdvisoryLock } from "typeorm-occ";
 import { Order, OrderLine } from "../../support/entities/aggregate";
 import { Account, Payment, ShoppingCart } from "./entities";
 
@@ -102,5 +102,19 @@ export function openCartMany(dataSource: DataSource, customer: string, count: nu
   );
 }
 
-export const tasks = { withdrawMany, insertOnceMany, lockAndIncrementMany, openCartMany };
+/** `count` concurrent writes, each against the version `version` the writers all read, adding `amount` to the balance they read. */
+export function updateVersionedMany(dataSource: DataSource, accountId: number, version: number, balance: number, count: number): Promise<Outcome[]> {
+  const accounts = dataSource.getRepository(Account);
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      settle(async () => {
+        if (!control) return updateVersioned(accounts, { id: accountId, version }, { balance: balance + i + 1 });
+        await sleep(1);
+        return accounts.update({ id: accountId }, { balance: balance + i + 1 });
+      }),
+    ),
+  );
+}
+
+export const tasks = { withdrawMany, insertOnceMany, lockAndIncrementMany, openCartMany, updateVersionedMany };
 export type TaskName = keyof typeof tasks;

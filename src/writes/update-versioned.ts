@@ -1,0 +1,175 @@
+import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner, Repository } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
+import { aggregateGraphOf, upwardRelation } from "../aggregate/aggregate-graph";
+import { moveRootsOfRow } from "../aggregate/move-roots-of-rows";
+import { MissingVersionError } from "../errors";
+import { dataSourceOf, transactionDepthOf } from "../internals/typeorm-internals";
+import { transactionStateOf } from "../transaction-state";
+import { assertStorableVersion } from "../version-range";
+import { checkedDelete, checkedUpdate } from "../versioned-writes";
+import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
+import { assertKnownProperties, describe, isPlainObject, refused } from "./input-checks";
+import { runLibraryStatements } from "./library-statements";
+
+/** The row to write: its whole primary key and the version the caller read (e.g. from If-Match). */
+export type VersionedKey<T> = { [P in keyof T]?: T[P] };
+
+/** What `updateVersioned` may set: plain values, or SQL expressions (`() => "stock - 1"`, written as is: never from user input). */
+export type UpdateVersionedChanges<T> = { [P in keyof T]?: T[P] | (() => string) };
+
+export interface UpdateVersionedResult {
+  /** The row's version after the write (the version read plus one, or the transaction's own when it already moved the row). */
+  version: number;
+}
+
+/**
+ * The version check in one statement, with no read before it: `UPDATE … SET …, version = :v + 1
+ * WHERE <pk> AND version = :v`. Zero rows raise `StaleDataError`, as from save(): the row's
+ * current version (`null` when it is gone) is read only on that failure path. No transaction of
+ * its own; joins the caller's when `repository` comes from a transactional manager.
+ *
+ * A member row of an aggregate (with its own `@VersionColumn()`) moves its root's version too,
+ * unchecked, once per transaction, like a member saved through its own repository: then the root
+ * and the row are written in one transaction (a savepoint inside the caller's). Changes may not
+ * set the version, the primary key, or (for a member) the relation to its parent: move a member
+ * with save(). Entity listeners and subscribers' update events do not fire.
+ *
+ * @example
+ * import { parseVersion, updateVersioned } from "typeorm-occ";
+ *
+ * // UPDATE product SET price = $1, version = $2 WHERE id = $3 AND version = $4
+ * const { version } = await updateVersioned(products, { id, version: parseVersion(ifMatch) }, { price: 12 });
+ */
+export async function updateVersioned<T extends ObjectLiteral>(
+  repository: Repository<T>,
+  key: VersionedKey<T>,
+  changes: UpdateVersionedChanges<T>,
+): Promise<UpdateVersionedResult> {
+  const operation = "updateVersioned";
+  const { metadata, manager } = repository;
+  const target = versionedTarget(metadata, operation, key);
+  const values = checkedChanges(metadata, target.versionColumn, changes);
+  return write(manager, metadata, target, async (queryRunner) => {
+    // A version moves once per transaction: a row this transaction already moved keeps that version.
+    const state = queryRunner.isTransactionActive ? transactionStateOf(queryRunner) : undefined;
+    const rowId = rowKey(metadata, target.primaryKey);
+    const expected = state?.currentVersion(rowId, target.version) ?? target.version;
+    const next = state?.movedVersion(rowId)?.to === expected ? expected : expected + 1;
+    await checkedUpdate(queryRunner, {
+      metadata,
+      versionColumn: target.versionColumn,
+      identifier: target.primaryKey,
+      values,
+      expectedVersion: expected,
+      nextVersion: next,
+      entity: undefined,
+      reload: false,
+    });
+    if (state && next !== expected) state.recordMove(rowId, { from: expected, to: next }, transactionDepthOf(queryRunner));
+    return { version: next };
+  });
+}
+
+/**
+ * `DELETE … WHERE <pk> AND version = :v`, with no read before it. Zero rows raise
+ * `StaleDataError` (`actualVersion` `null` when the row was already gone). A member row moves its
+ * root's version too, as in {@link updateVersioned}.
+ *
+ * @example
+ * await deleteVersioned(products, { id, version: parseVersion(ifMatch) });
+ */
+export async function deleteVersioned<T extends ObjectLiteral>(repository: Repository<T>, key: VersionedKey<T>): Promise<void> {
+  const { metadata, manager } = repository;
+  const target = versionedTarget(metadata, "deleteVersioned", key);
+  await write(manager, metadata, target, async (queryRunner) => {
+    const state = queryRunner.isTransactionActive ? transactionStateOf(queryRunner) : undefined;
+    const expected = state?.currentVersion(rowKey(metadata, target.primaryKey), target.version) ?? target.version;
+    await checkedDelete(queryRunner, metadata, target.versionColumn, [{ identifier: target.primaryKey, expectedVersion: expected, entity: undefined }]);
+  });
+}
+
+interface VersionedTarget {
+  versionColumn: ColumnMetadata;
+  primaryKey: ObjectLiteral;
+  version: number;
+  member: boolean;
+}
+
+/** Runs the statement on the caller's query runner or a new one; a member's root moves first, in one transaction with it. */
+async function write<R>(manager: EntityManager, metadata: EntityMetadata, target: VersionedTarget, statement: (queryRunner: QueryRunner) => Promise<R>): Promise<R> {
+  return runLibraryStatements(manager, async () => {
+    if (target.member) {
+      return manager.transaction(async (transactional) => {
+        const queryRunner = transactional.queryRunner!;
+        await moveRootsOfRow(queryRunner, metadata, target.primaryKey);
+        return statement(queryRunner);
+      });
+    }
+    if (manager.queryRunner) return statement(manager.queryRunner);
+    const queryRunner = dataSourceOf(manager).createQueryRunner();
+    try {
+      return await statement(queryRunner);
+    } finally {
+      await queryRunner.release();
+    }
+  });
+}
+
+/** The key's primary key and version, checked before anything is sent. */
+function versionedTarget(metadata: EntityMetadata, operation: string, key: unknown): VersionedTarget {
+  const versionColumn = occVersionColumn(metadata);
+  if (!versionColumn) {
+    throw refused(metadata.name, operation, `${metadata.name} has no @VersionColumn() from typeorm-occ to check; use updateIf() for a conditional write`);
+  }
+  if (!isPlainObject(key)) throw refused(metadata.name, operation, `the key must be an object with the primary key and ${versionColumn.propertyPath}, got ${describe(key)}`);
+  assertKnownProperties(metadata, operation, key, "the key");
+  const allowed = new Set([...metadata.primaryColumns, versionColumn].map((column) => column.propertyPath.split(".")[0]));
+  const extra = Object.keys(key).filter((name) => !allowed.has(name));
+  if (extra.length > 0) {
+    throw refused(metadata.name, operation, `the key holds ${extra.join(", ")}: it names the row by primary key and ${versionColumn.propertyPath} only (put changes in the changes argument)`);
+  }
+  const primaryKey: ObjectLiteral = {};
+  for (const column of metadata.primaryColumns) {
+    const value: unknown = column.getEntityValue(key);
+    if (value === undefined || value === null) throw refused(metadata.name, operation, `the key has no ${column.propertyPath} (the whole primary key names the row)`);
+    column.setEntityValue(primaryKey, value);
+  }
+  const given: unknown = versionColumn.getEntityValue(key);
+  if (given === undefined || given === null) throw new MissingVersionError(metadata.name, versionColumn.propertyPath, primaryKeyValues(metadata, primaryKey));
+  const version = assertStorableVersion(metadata, versionColumn, given);
+  const graph = aggregateGraphOf(dataSourceOf(metadata));
+  if (graph.junctionOwner(metadata)) throw refused(metadata.name, operation, "it holds many-to-many links: change them through their owner with save()");
+  return { versionColumn, primaryKey, version, member: graph.isMember(metadata) };
+}
+
+/** The SET list: no version, no primary key, no move of a member to another parent. */
+function checkedChanges(metadata: EntityMetadata, versionColumn: ColumnMetadata, changes: unknown): ObjectLiteral {
+  const operation = "updateVersioned";
+  if (!isPlainObject(changes)) throw refused(metadata.name, operation, `changes must be an object, got ${describe(changes)}`);
+  assertKnownProperties(metadata, operation, changes, "changes");
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined) throw refused(metadata.name, operation, `changes.${name} is undefined`);
+    const relation = metadata.findRelationWithPropertyPath(name);
+    if (relation && !relation.isManyToOne && !relation.isOneToOneOwner) {
+      throw refused(metadata.name, operation, `changes.${name} is a ${relation.relationType} relation, which an UPDATE of this table cannot set`);
+    }
+  }
+  if (versionColumn.getEntityValue(changes) !== undefined) {
+    throw refused(metadata.name, operation, `changes sets ${versionColumn.propertyPath}: the version moves by itself (pass the version read in the key)`);
+  }
+  const frozen = metadata.columns.find((column) => !column.isUpdate && !column.isVersion && column.getEntityValue(changes) !== undefined);
+  if (frozen) throw refused(metadata.name, operation, `changes sets ${frozen.propertyPath}, a column TypeORM never updates (update: false)`);
+  const key = metadata.primaryColumns.find((column) => column.getEntityValue(changes) !== undefined);
+  if (key) throw refused(metadata.name, operation, `changes sets the primary key ${key.propertyPath}`);
+  const graph = aggregateGraphOf(dataSourceOf(metadata));
+  for (const link of graph.parentLinks(metadata)) {
+    const relation = upwardRelation(link);
+    const columns = link.relation.joinColumns;
+    const touched = (relation && relation.getEntityValue(changes) !== undefined) || columns.some((column) => column.getEntityValue(changes) !== undefined);
+    if (touched && link.kind === "member-holds-key") {
+      throw refused(metadata.name, operation, `changes moves it to another ${link.parent.name}: a move changes two aggregates, so make it with save() (both roots' versions move)`);
+    }
+  }
+  if (metadata.columns.every((column) => column.getEntityValue(changes) === undefined)) throw refused(metadata.name, operation, "changes is empty: nothing to set");
+  return { ...changes };
+}
