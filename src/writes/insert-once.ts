@@ -1,3 +1,4 @@
+import { dataSourceOf } from "../internals/typeorm-internals";
 import type { EntityMetadata, FindOptionsWhere, ObjectLiteral, QueryDeepPartialEntity, QueryRunner, Repository } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { ConditionNotMetError, TypeOrmCompatibilityError } from "../errors";
@@ -51,7 +52,7 @@ export async function insertOnce<T extends ObjectLiteral>(
   options: InsertOnceOptions<T>,
 ): Promise<InsertOnceResult<T>> {
   const { metadata, manager } = repository;
-  refuseAggregateMember(manager.dataSource, metadata, OPERATION);
+  refuseAggregateMember(dataSourceOf(manager), metadata, OPERATION);
   if (!isRecord(values)) throw refused(metadata.name, OPERATION, `values must be an object, got ${describe(values)}`);
   assertKnownProperties(metadata, OPERATION, values, "values");
   const version = metadata.columns.find((column) => column.isVersion && column.getEntityValue(values) !== undefined);
@@ -61,7 +62,7 @@ export async function insertOnce<T extends ObjectLiteral>(
   for (const column of conflictColumns) column.setEntityValue(where, column.getEntityValue(values));
 
   return runLibraryStatements(manager, async () => {
-    const queryRunner = manager.queryRunner ?? manager.dataSource.createQueryRunner();
+    const queryRunner = manager.queryRunner ?? dataSourceOf(manager).createQueryRunner();
     try {
       for (let attempt = 1; ; attempt++) {
         const { created, duplicate } = await insertUnlessConflict(queryRunner, metadata, values, conflictColumns);
@@ -147,6 +148,6 @@ async function insertUnlessConflict(queryRunner: QueryRunner, metadata: EntityMe
 }
 
 function isMysql(queryRunner: QueryRunner): boolean {
-  const type = queryRunner.dataSource.driver.options.type;
+  const type = dataSourceOf(queryRunner).driver.options.type;
   return type === "mysql" || type === "mariadb";
 }

@@ -1,3 +1,4 @@
+import { dataSourceOf } from "../internals/typeorm-internals";
 import type { EntityManager, UpdateResult } from "typeorm";
 import { TypeOrmCompatibilityError } from "../errors";
 import { runLibraryWrite } from "../library-write-context";
@@ -11,7 +12,7 @@ import { runWriteUnit } from "../shared-connection-gate";
  * open transaction.
  */
 export function runLibraryStatements<T>(manager: EntityManager, work: () => Promise<T>): Promise<T> {
-  return runLibraryWrite(() => (manager.queryRunner ? work() : runWriteUnit(manager.dataSource, work)));
+  return runLibraryWrite(() => (manager.queryRunner ? work() : runWriteUnit(dataSourceOf(manager), work)));
 }
 
 /** The rows an UPDATE matched; a driver that cannot say is refused rather than trusted. */

@@ -1,3 +1,4 @@
+import { dataSourceOf } from "../internals/typeorm-internals";
 import type { EntityManager, EntityMetadata, EntityTarget, FindOptionsRelations, FindOptionsWhere, ObjectLiteral } from "typeorm";
 import { aggregateGraphOf, type AggregateGraph } from "../aggregate/aggregate-graph";
 import { formatPrimaryKey, TransactionRequiredError } from "../errors";
@@ -44,11 +45,11 @@ export async function lockAggregate<T extends ObjectLiteral>(
   primaryKey: PrimaryKeyInput,
   options?: LockAggregateOptions,
 ): Promise<T | null> {
-  const metadata = manager.dataSource.getMetadata(root);
+  const metadata = dataSourceOf(manager).getMetadata(root);
   const where = primaryKeyWhere(metadata, OPERATION, primaryKey);
   const wait = lockWaitOf(metadata.name, OPERATION, options);
-  refuseAggregateMember(manager.dataSource, metadata, OPERATION);
-  const dialect = lockDialectOf(manager.dataSource, metadata.name, OPERATION);
+  refuseAggregateMember(dataSourceOf(manager), metadata, OPERATION);
+  const dialect = lockDialectOf(dataSourceOf(manager), metadata.name, OPERATION);
   const queryRunner = manager.queryRunner;
   if (!queryRunner?.isTransactionActive) {
     throw new TransactionRequiredError(
@@ -57,7 +58,7 @@ export async function lockAggregate<T extends ObjectLiteral>(
     );
   }
   const lockName = `${metadata.name}#${formatPrimaryKey(primaryKeyValues(metadata, where))}`;
-  const relations = memberTree(aggregateGraphOf(manager.dataSource), metadata, new Set([metadata]));
+  const relations = memberTree(aggregateGraphOf(dataSourceOf(manager)), metadata, new Set([metadata]));
 
   return runLibraryWrite(async () => {
     const found = await acquireWithin(queryRunner, dialect, wait, lockName, true, async () => {

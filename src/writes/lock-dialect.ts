@@ -1,3 +1,4 @@
+import { dataSourceOf } from "../internals/typeorm-internals";
 import type { DataSource, EntityMetadata, QueryRunner } from "typeorm";
 import { LockTimeoutError, TypeOrmCompatibilityError } from "../errors";
 import { describe, isPlainObject, refused } from "./input-checks";
@@ -122,7 +123,7 @@ async function boundWait(queryRunner: QueryRunner, dialect: LockDialect, wait: L
  * instead of both reading and one failing later with SQLITE_BUSY_SNAPSHOT.
  */
 export async function takeSqliteWriteLock(queryRunner: QueryRunner, metadata: EntityMetadata): Promise<void> {
-  const escape = (name: string) => queryRunner.dataSource.driver.escape(name);
+  const escape = (name: string) => dataSourceOf(queryRunner).driver.escape(name);
   const column = escape(metadata.primaryColumns[0].databaseName);
   await queryRunner.query(`UPDATE ${escape(metadata.tableName)} SET ${column} = ${column} WHERE 1 = 0`);
 }

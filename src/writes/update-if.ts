@@ -1,3 +1,4 @@
+import { dataSourceOf } from "../internals/typeorm-internals";
 import type { EntityManager, EntityMetadata, FindOptionsWhere, ObjectLiteral, Repository } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { ConditionNotMetError } from "../errors";
@@ -74,7 +75,7 @@ export async function updateIf<T extends ObjectLiteral>(
   options?: UpdateIfOptions,
 ): Promise<UpdateIfResult> {
   const { metadata, manager } = repository;
-  refuseAggregateMember(manager.dataSource, metadata, OPERATION);
+  refuseAggregateMember(dataSourceOf(manager), metadata, OPERATION);
   const expectedRows = expectedRowsOf(metadata, options);
   checkWhere(metadata, where);
   const { values, parameters } = valuesToSet(metadata, changes, manager);
@@ -145,7 +146,7 @@ function valuesToSet(metadata: EntityMetadata, changes: unknown, manager: Entity
 
   const values = copyPlain(changes);
   const parameters: Record<string, unknown> = {};
-  const escape = (name: string) => manager.dataSource.driver.escape(name);
+  const escape = (name: string) => dataSourceOf(manager).driver.escape(name);
   for (const column of touched) {
     const name = column.propertyPath;
     if (column.isPrimary) throw refused(metadata.name, OPERATION, `changes sets the primary key ${name}: a row's identity is not changed in place`);
@@ -166,7 +167,7 @@ function valuesToSet(metadata: EntityMetadata, changes: unknown, manager: Entity
 }
 
 function amountOf(metadata: EntityMetadata, column: ColumnMetadata, manager: EntityManager, change: CalculatedChange): number {
-  const type = manager.dataSource.driver.normalizeType(column).toLowerCase();
+  const type = dataSourceOf(manager).driver.normalizeType(column).toLowerCase();
   const helper = change.operator === "+" ? "increment" : "decrement";
   if (!NUMERIC_TYPES.has(type)) throw refused(metadata.name, OPERATION, `${helper}() on ${column.propertyPath}, a ${type} column: it needs a numeric column`);
   const amount = change.amount;
