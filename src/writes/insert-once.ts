@@ -132,9 +132,11 @@ async function insertUnlessConflict(queryRunner: QueryRunner, metadata: EntityMe
     .updateEntity(false)
     .callListeners(false);
   const mysql = isMysql(queryRunner);
-  if (!mysql) builder.orUpdate([], conflictColumns.map((column) => column.databaseName)); // ON CONFLICT (…) DO NOTHING
   // Run through the query runner for its affected-row count, which InsertResult does not carry.
-  const [sql, parameters] = builder.getQueryAndParameters();
+  const [insert, parameters] = builder.getQueryAndParameters();
+  // Written out rather than through orUpdate([], …), which TypeORM 0.3 turns into no clause at all.
+  const target = conflictColumns.map((column) => dataSourceOf(queryRunner).driver.escape(column.databaseName)).join(", ");
+  const sql = mysql ? insert : `${insert} ON CONFLICT (${target}) DO NOTHING`;
   try {
     const { affected } = await queryRunner.query(sql, parameters, true);
     if (typeof affected !== "number") {
