@@ -152,6 +152,16 @@ describe("README snippets", () => {
       expect(await dataSource.getRepository(Wallet).findOneByOrFail({ id })).toMatchObject({ balance: 1020, version: 5 });
     });
 
+    it("2. updateVersioned: the first write against version 5 lands, the second one is stale", async () => {
+      const { Wallet, dataSource, id } = wallet;
+      const wallets = dataSource.getRepository(Wallet);
+      expect(await wallets.findOneByOrFail({ id })).toMatchObject({ version: 5 });
+      const run = await runSnippet(snippetWith("updateVersioned(wallets, { id, version: parseVersion(ifMatch) }"), { wallets, id });
+      expect(run.logs).toEqual([[6], [5, 6]]);
+      expect(await wallets.findOneByOrFail({ id })).toMatchObject({ balance: 1000, version: 6 });
+      await wallets.update({ id }, { balance: 1020 }); // back to where the next snippets expect it (version 7)
+    });
+
     it("3. lockAggregate: the line changes and the root's version moves once", async () => {
       const { Order, dataSource, orders, id } = aggregate;
       const before = await orders.findOneOrFail({ where: { id }, relations: { lines: true } });
@@ -233,6 +243,6 @@ describe("README snippets", () => {
     // test/packaging/ compiles and runs this one, taken from the packed README, under every module setup.
     const entryFile = snippetWith("// main.ts\n");
     expect(snippets[entryFile]).toContain("async function main()");
-    expect(snippets).toHaveLength(18);
+    expect(snippets).toHaveLength(19);
   });
 });
