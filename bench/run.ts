@@ -18,6 +18,7 @@ import { contendedCounter } from "./scenarios/contended-counter";
 import { memory } from "./scenarios/memory";
 import { singleSave } from "./scenarios/single-save";
 import { statementsPerOperation } from "./scenarios/statements";
+import { versionedUpdates } from "./scenarios/versioned-update";
 
 /**
  * `--only=<text>[,<text>…]`: run only the scenarios whose title contains one of them, case and
@@ -60,14 +61,15 @@ async function main(): Promise<void> {
   let mariadb: BenchDatabase | undefined;
   try {
     databases.push(await openPostgres(server.url), await openSqlite());
-    if (process.env.MARIADB_URL && wanted("7. Bulk remove — mariadb")) mariadb = await openMariadb(process.env.MARIADB_URL);
+    if (process.env.MARIADB_URL && (wanted("7. Version-checked update (updateVersioned) — mariadb") || wanted("8. Bulk remove — mariadb"))) mariadb = await openMariadb(process.env.MARIADB_URL);
     for (const db of databases) sections.push(await attempt(`1. Single save — ${db.driver}`, () => singleSave(db, config)));
     for (const db of databases) sections.push(await attempt(`2. Statements per operation — ${db.driver}`, () => statementsPerOperation(db)));
     for (const db of databases) sections.push(await attempt(`3. Aggregate save — ${db.driver}`, () => aggregateSave(db, config)));
     sections.push(await attempt("4. Contended counter — PostgreSQL", () => contendedCounter(databases[0], config)));
     sections.push(await attempt("5. Memory — peak RSS", () => memory(config)));
     sections.push(...(await calculatedUpdates(databases, config, attempt)));
-    for (const db of [...databases, ...(mariadb ? [mariadb] : [])]) sections.push(await attempt(`7. Bulk remove — ${db.driver}`, () => bulkRemove(db, config)));
+    sections.push(...(await versionedUpdates(databases, mariadb, config, attempt)));
+    for (const db of [...databases, ...(mariadb ? [mariadb] : [])]) sections.push(await attempt(`8. Bulk remove — ${db.driver}`, () => bulkRemove(db, config)));
   } finally {
     for (const db of databases) await db.close();
     await mariadb?.close();

@@ -32,7 +32,7 @@ async function loadedRows(manager: EntityManager, target: EntityTarget<Item>, ro
 }
 
 /**
- * Scenario 7: `remove(rows)` of N loaded versioned rows in one call. Plain TypeORM sends one
+ * Scenario 8: `remove(rows)` of N loaded versioned rows in one call. Plain TypeORM sends one
  * `DELETE … WHERE id IN (…)`; typeorm-occ checks every row's version in the same statement(s).
  * Each sample removes a fresh set of rows; only the remove() is timed.
  */
@@ -86,5 +86,5 @@ export async function bulkRemove(db: BenchDatabase, config: BenchConfig): Promis
       ? undefined
       : "the version-checked DELETE (src/versioned-writes.ts checkedDelete) costs more than TypeORM's `id IN (…)`: look at the statement shape the database plans slowly, and at the statements per chunk.",
   };
-  return { title: `7. Bulk remove of ${rows} rows — ${db.version}`, body, targets: [target] };
+  return { title: `8. Bulk remove of ${rows} rows — ${db.version}`, body, targets: [target] };
 }

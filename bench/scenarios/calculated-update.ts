@@ -193,7 +193,7 @@ async function runOnce(dataSource: DataSource, method: Method, workers: number, 
 }
 
 /** 100 rows at counter 0; their ids. Plain SQL: setup, not one of the writes under test. */
-async function freshRows(dataSource: DataSource, tableName: Method["table"]): Promise<number[]> {
+export async function freshRows(dataSource: DataSource, tableName: Method["table"]): Promise<number[]> {
   await dataSource.query(`DELETE FROM ${tableName}`);
   const values = Array.from({ length: 100 }, (_, i) => `('row ${i}', 0, 1)`).join(", ");
   await dataSource.query(`INSERT INTO ${tableName} (name, counter, version) VALUES ${values}`);
@@ -201,7 +201,7 @@ async function freshRows(dataSource: DataSource, tableName: Method["table"]): Pr
   return rows.map((row) => Number(row.id));
 }
 
-async function total(dataSource: DataSource, tableName: Method["table"]): Promise<number> {
+export async function total(dataSource: DataSource, tableName: Method["table"]): Promise<number> {
   const [{ sum }] = (await dataSource.query(`SELECT COALESCE(SUM(counter), 0) AS sum FROM ${tableName}`)) as Array<{ sum: string | number }>;
   return Number(sum);
 }

@@ -30,7 +30,7 @@ interface Outcome {
 }
 
 /** The backoff withOptimisticRetry uses by default (5 ms doubling to 250 ms, full jitter), for the raw loop too. */
-const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(250, 5 * 2 ** attempt)));
+export const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(250, 5 * 2 ** attempt)));
 
 function methods(dataSource: DataSource, pool: Pool, retries: number): Method[] {
   return [
