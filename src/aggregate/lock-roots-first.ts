@@ -73,9 +73,10 @@ export interface RootToMove {
  * when taking several): `SET version = v + 1 WHERE <pk> AND version = v` against the version the
  * caller holds (StaleDataError when it moved), or `version = version + 1` with the new version read
  * back when the caller holds none. A root this transaction already moved is not written again.
- * The caller's root objects follow (undone on rollback through `undos`).
+ * The caller's root objects follow (undone on rollback through `undos`). `callerReadsAfter`: false
+ * when the transaction is the library's own and reads nothing after its writes (no snapshot check).
  */
-export async function moveRoots(queryRunner: QueryRunner, roots: RootToMove[], undos: Undo[]): Promise<void> {
+export async function moveRoots(queryRunner: QueryRunner, roots: RootToMove[], undos: Undo[], callerReadsAfter = true): Promise<void> {
   const state = transactionStateOf(queryRunner);
   const depth = transactionDepthOf(queryRunner);
   for (const { ref, carried } of roots) {
@@ -85,7 +86,7 @@ export async function moveRoots(queryRunner: QueryRunner, roots: RootToMove[], u
     const write = { metadata: ref.metadata, versionColumn: column, identifier: ref.primaryKey, entity, values: {} };
     if (carried === undefined) {
       if (moved) continue;
-      const seen = await snapshotVersion(queryRunner, ref);
+      const seen = callerReadsAfter ? await snapshotVersion(queryRunner, ref) : undefined;
       const generated = await checkedUpdate(queryRunner, { ...write, expectedVersion: undefined, nextVersion: "increment", reload: true });
       const to = generated ? Number(column.getEntityValue(generated)) : undefined;
       if (!isVersionNumber(to)) continue;

@@ -10,23 +10,27 @@ import { RootResolver, type RootRef } from "./root-resolver";
 const ROUNDS = 3;
 
 /**
- * For a member row written outside save() (by key, with its own version checked): moves the
- * version of every root above it, unchecked, once per transaction, roots first in key order. The
- * chain is read before the roots are locked, so it is read once more under the locks (the latest
- * committed rows) and any root that turned up meanwhile is moved too. Runs inside a transaction.
+ * For member rows written outside save() (by key or by a condition): moves the version of every
+ * root above them, unchecked, once per transaction, roots first in key order. The chains are read
+ * before the roots are locked, so they are read once more under the locks (the latest committed
+ * rows) and any root that turned up meanwhile is moved too. Runs inside a transaction.
+ * `callerReadsAfter`: false when the transaction is the library's own, which reads nothing later
+ * (see moveRoots).
  */
-export async function moveRootsOfRow(queryRunner: QueryRunner, metadata: EntityMetadata, primaryKey: ObjectLiteral): Promise<void> {
+export async function moveRootsOfRows(queryRunner: QueryRunner, metadata: EntityMetadata, primaryKeys: ObjectLiteral[], callerReadsAfter: boolean): Promise<void> {
   const dataSource = dataSourceOf(queryRunner);
   const graph = aggregateGraphOf(dataSource);
-  const row = rowRef(metadata, primaryKey);
+  const rows = primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey));
   const moved = new Set<string>();
   // SQLite: a transaction whose reads went stale cannot write, so one read is enough.
   const rounds = isSqliteFamily(dataSource.driver.options.type) ? 1 : ROUNDS;
   for (let round = 0; round < rounds; round++) {
-    const roots = (await new RootResolver(graph, queryRunner, [], round > 0).rootsOfRows([row])).get(row.key) ?? [];
-    const fresh: RootRef[] = roots.filter((root) => !moved.has(root.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    if (round > 0 && fresh.length === 0) return;
-    await moveRoots(queryRunner, fresh.map((ref) => ({ ref, carried: undefined })), []);
-    fresh.forEach((root) => moved.add(root.key));
+    const found = await new RootResolver(graph, queryRunner, [], round > 0).rootsOfRows(rows);
+    const fresh = new Map<string, RootRef>();
+    for (const roots of found.values()) for (const root of roots) if (!moved.has(root.key)) fresh.set(root.key, root);
+    if (round > 0 && fresh.size === 0) return;
+    const ordered = [...fresh.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    await moveRoots(queryRunner, ordered.map((ref) => ({ ref, carried: undefined })), [], callerReadsAfter);
+    ordered.forEach((root) => moved.add(root.key));
   }
 }

@@ -1,6 +1,7 @@
 import { FindOperator, type DataSource, type EntityMetadata, type ObjectLiteral } from "typeorm";
 import { UnguardedWriteError } from "../errors";
-import { aggregateGraphOf } from "../aggregate/aggregate-graph";
+import { aggregateGraphOf, upwardRelation } from "../aggregate/aggregate-graph";
+import { dataSourceOf } from "../internals/typeorm-internals";
 
 /**
  * Checks the write paths of this folder share: every one of them runs before the first statement,
@@ -41,6 +42,21 @@ export function refuseAggregateMember(dataSource: DataSource, metadata: EntityMe
     `it is a member of the aggregate of ${owner?.name ?? parents.join(", ")}, whose version must move with it; ` +
       `member rows are not supported by ${operation} yet: change them through the root with save(), after lockAggregate() when several writers compete`,
   );
+}
+
+/**
+ * A change of the relation (or foreign-key column) that leads from a member up to its parent moves
+ * the row to another aggregate: two roots change, which the write paths here leave to save().
+ */
+export function refuseMemberMove(metadata: EntityMetadata, operation: string, changes: ObjectLiteral): void {
+  for (const link of aggregateGraphOf(dataSourceOf(metadata)).parentLinks(metadata)) {
+    if (link.kind !== "member-holds-key") continue;
+    const relation = upwardRelation(link);
+    const touched = (relation && relation.getEntityValue(changes) !== undefined) || link.relation.joinColumns.some((column) => column.getEntityValue(changes) !== undefined);
+    if (touched) {
+      throw refused(metadata.name, operation, `changes moves it to another ${link.parent.name}: a move changes two aggregates, so make it with save() (both roots' versions move)`);
+    }
+  }
 }
 
 /** Every key must name a column, relation or embedded of the entity (typos would otherwise be ignored). */

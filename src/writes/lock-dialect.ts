@@ -1,4 +1,5 @@
 import { dataSourceOf } from "../internals/typeorm-internals";
+import { isSqliteFamily } from "../version-range";
 import type { DataSource, EntityMetadata, QueryRunner } from "typeorm";
 import { LockTimeoutError, TypeOrmCompatibilityError } from "../errors";
 import { describe, isPlainObject, refused } from "./input-checks";
@@ -126,4 +127,13 @@ export async function takeSqliteWriteLock(queryRunner: QueryRunner, metadata: En
   const escape = (name: string) => dataSourceOf(queryRunner).driver.escape(name);
   const column = escape(metadata.primaryColumns[0].databaseName);
   await queryRunner.query(`UPDATE ${escape(metadata.tableName)} SET ${column} = ${column} WHERE 1 = 0`);
+}
+
+/**
+ * A write path that reads (the rows' roots) before it writes takes SQLite's write lock first, so
+ * concurrent writers in other processes queue instead of failing with SQLITE_BUSY_SNAPSHOT; a no-op
+ * elsewhere, where the roots' row locks order the writers.
+ */
+export async function writeLockBeforeReads(queryRunner: QueryRunner, metadata: EntityMetadata): Promise<void> {
+  if (isSqliteFamily(dataSourceOf(queryRunner).driver.options.type)) await takeSqliteWriteLock(queryRunner, metadata);
 }

@@ -10,10 +10,14 @@ import {
   isFindOperator,
   isPlainObject,
   refuseAggregateMember,
+  refuseMemberMove,
   refused,
 } from "./input-checks";
 import { matchedRows, runLibraryStatements } from "./library-statements";
 import { rowExists } from "./row-exists";
+import { aggregateGraphOf } from "../aggregate/aggregate-graph";
+import { moveRootsOfRows } from "../aggregate/move-roots-of-rows";
+import { writeLockBeforeReads } from "./lock-dialect";
 import { assertStorableVersion } from "../version-range";
 import { occVersionColumn } from "../versioned-metadata";
 
@@ -57,8 +61,9 @@ const NUMERIC_TYPES = new Set([...INTEGER_TYPES, "decimal", "numeric", "dec", "f
  * would drop them and widen the update). On an entity with typeorm-occ's `@VersionColumn()` the
  * version moves by 1 in the same statement, so every holder of the row goes stale. Changes may not
  * touch the version or the primary key. Joins the caller's transaction when `repository` comes from
- * a transactional manager. Rows of aggregate members are refused for now (their root's version
- * must move too); aggregate roots are fine. Entity listeners and subscribers' update events do not
+ * a transactional manager. Rows of aggregate members move their roots' versions too (unchecked,
+ * in one transaction with the UPDATE, after one SELECT of the matching rows' keys); changes that
+ * would move a member to another parent are refused. Entity listeners and subscribers' update events do not
  * fire, as for the statements save() issues.
  *
  * @example
@@ -75,24 +80,16 @@ export async function updateIf<T extends ObjectLiteral>(
   options?: UpdateIfOptions,
 ): Promise<UpdateIfResult> {
   const { metadata, manager } = repository;
-  refuseAggregateMember(dataSourceOf(manager), metadata, OPERATION);
+  const graph = aggregateGraphOf(dataSourceOf(manager));
+  if (graph.junctionOwner(metadata)) refuseAggregateMember(dataSourceOf(manager), metadata, OPERATION);
+  const member = graph.isMember(metadata);
   const expectedRows = expectedRowsOf(metadata, options);
   checkWhere(metadata, where);
   const { values, parameters } = valuesToSet(metadata, changes, manager);
+  if (member) refuseMemberMove(metadata, OPERATION, values);
 
-  const update = async (runner: EntityManager): Promise<UpdateIfResult> => {
-    const result = await runner
-      .createQueryBuilder()
-      .update(metadata.target)
-      .set(values)
-      .where(where)
-      .setParameters(parameters)
-      .updateEntity(false)
-      .callListeners(false)
-      .execute();
-    const affected = matchedRows(result, metadata.name, OPERATION);
-    if (expectedRows === undefined ? affected > 0 : affected === expectedRows) return { affected };
-    throw new ConditionNotMetError({
+  const notMet = async (runner: EntityManager, affected: number) =>
+    new ConditionNotMetError({
       entityName: metadata.name,
       operation: OPERATION,
       criteria: where as Record<string, unknown>,
@@ -100,8 +97,45 @@ export async function updateIf<T extends ObjectLiteral>(
       expectedRows,
       rowExists: affected > 0 ? true : await rowExists(runner, metadata, where),
     });
+  const update = async (runner: EntityManager, onlyRows?: ObjectLiteral[]): Promise<UpdateIfResult> => {
+    const query = runner
+      .createQueryBuilder()
+      .update(metadata.target)
+      .set(values)
+      .where(where)
+      .setParameters(parameters)
+      .updateEntity(false)
+      .callListeners(false);
+    if (onlyRows) query.andWhereInIds(onlyRows);
+    const affected = matchedRows(await query.execute(), metadata.name, OPERATION);
+    if (expectedRows === undefined ? affected > 0 : affected === expectedRows) return { affected };
+    throw await notMet(runner, affected);
   };
-  return runLibraryStatements(manager, () => (expectedRows === undefined ? update(manager) : manager.transaction(update)));
+  // A member's roots move first, in one transaction with it: the rows the condition matches now
+  // are found, their roots locked, and the UPDATE limited to those rows (re-checking the condition),
+  // so no row whose root was not moved can be written.
+  const updateMembers = async (runner: EntityManager): Promise<UpdateIfResult> => {
+    await writeLockBeforeReads(runner.queryRunner!, metadata);
+    const rows = await matchingRows(runner, metadata, where);
+    if (rows.length === 0 || (expectedRows !== undefined && rows.length < expectedRows)) throw await notMet(runner, rows.length);
+    await moveRootsOfRows(runner.queryRunner!, metadata, rows, manager.queryRunner !== undefined);
+    return update(runner, rows);
+  };
+  return runLibraryStatements(manager, () =>
+    member ? manager.transaction(updateMembers) : expectedRows === undefined ? update(manager) : manager.transaction((runner) => update(runner)),
+  );
+}
+
+/** The primary keys of the rows `where` matches now (soft-deleted ones too, as an UPDATE would). */
+async function matchingRows(runner: EntityManager, metadata: EntityMetadata, where: ObjectLiteral): Promise<ObjectLiteral[]> {
+  const alias = "occ_row";
+  const found = await runner
+    .createQueryBuilder(metadata.target, alias)
+    .withDeleted()
+    .select(metadata.primaryColumns.map((column) => `${alias}.${column.propertyPath}`))
+    .where(where)
+    .getMany();
+  return found.map((entity) => metadata.getEntityIdMap(entity) ?? entity);
 }
 
 function expectedRowsOf(metadata: EntityMetadata, options: UpdateIfOptions | undefined): number | undefined {

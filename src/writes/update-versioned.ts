@@ -1,15 +1,16 @@
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner, Repository } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
-import { aggregateGraphOf, upwardRelation } from "../aggregate/aggregate-graph";
-import { moveRootsOfRow } from "../aggregate/move-roots-of-rows";
+import { aggregateGraphOf } from "../aggregate/aggregate-graph";
+import { moveRootsOfRows } from "../aggregate/move-roots-of-rows";
 import { MissingVersionError } from "../errors";
 import { dataSourceOf, transactionDepthOf } from "../internals/typeorm-internals";
 import { transactionStateOf } from "../transaction-state";
 import { assertStorableVersion } from "../version-range";
 import { checkedDelete, checkedUpdate } from "../versioned-writes";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
-import { assertKnownProperties, describe, isPlainObject, refused } from "./input-checks";
+import { assertKnownProperties, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
+import { writeLockBeforeReads } from "./lock-dialect";
 
 /** The row to write: its whole primary key and the version the caller read (e.g. from If-Match). */
 export type VersionedKey<T> = { [P in keyof T]?: T[P] };
@@ -101,7 +102,8 @@ async function write<R>(manager: EntityManager, metadata: EntityMetadata, target
     if (target.member) {
       return manager.transaction(async (transactional) => {
         const queryRunner = transactional.queryRunner!;
-        await moveRootsOfRow(queryRunner, metadata, target.primaryKey);
+        await writeLockBeforeReads(queryRunner, metadata);
+        await moveRootsOfRows(queryRunner, metadata, [target.primaryKey], manager.queryRunner !== undefined);
         return statement(queryRunner);
       });
     }
@@ -161,15 +163,7 @@ function checkedChanges(metadata: EntityMetadata, versionColumn: ColumnMetadata,
   if (frozen) throw refused(metadata.name, operation, `changes sets ${frozen.propertyPath}, a column TypeORM never updates (update: false)`);
   const key = metadata.primaryColumns.find((column) => column.getEntityValue(changes) !== undefined);
   if (key) throw refused(metadata.name, operation, `changes sets the primary key ${key.propertyPath}`);
-  const graph = aggregateGraphOf(dataSourceOf(metadata));
-  for (const link of graph.parentLinks(metadata)) {
-    const relation = upwardRelation(link);
-    const columns = link.relation.joinColumns;
-    const touched = (relation && relation.getEntityValue(changes) !== undefined) || columns.some((column) => column.getEntityValue(changes) !== undefined);
-    if (touched && link.kind === "member-holds-key") {
-      throw refused(metadata.name, operation, `changes moves it to another ${link.parent.name}: a move changes two aggregates, so make it with save() (both roots' versions move)`);
-    }
-  }
+  refuseMemberMove(metadata, operation, changes);
   if (metadata.columns.every((column) => column.getEntityValue(changes) === undefined)) throw refused(metadata.name, operation, "changes is empty: nothing to set");
   return { ...changes };
 }

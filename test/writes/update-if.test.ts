@@ -132,27 +132,89 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
     expect(Number((await plain.findOneByOrFail({ id })).rate)).toBe(1.75);
   });
 
-  it("writes aggregate roots (their version moves) and refuses member rows, sending nothing", async () => {
+  it("writes aggregate roots: their version moves", async () => {
     const orders = db.dataSource.getRepository(Order);
     const order = await orders.save(orders.create({ customer: "ada", lines: [{ product: "tea", quantity: 1 }] }));
     await updateIf(orders, { id: order.id }, { customer: "grace" });
     expect(await orders.findOneByOrFail({ id: order.id })).toMatchObject({ customer: "grace", version: 2 });
+  });
 
-    const invoices = db.dataSource.getRepository(Invoice);
-    const invoice = await invoices.save(invoices.create({ number: "I-1", lines: [{ amount: 5 }] }));
-    const attempts = [
-      () => updateIf(db.dataSource.getRepository(OrderLine), { id: order.lines[0].id }, { quantity: increment(1) }),
-      () => updateIf(db.dataSource.getRepository(InvoiceLine), { id: invoice.lines[0].id }, { amount: increment(1) }),
-      () => updateIf(db.dataSource.getRepository(Shipment), { id: 1 }, { carrier: "ups" }),
-    ];
-    for (const attempt of attempts) {
+  describe("aggregate members", () => {
+    const orders = () => db.dataSource.getRepository(Order);
+    const lines = () => db.dataSource.getRepository(OrderLine);
+    const newOrder = (quantity = 3) => orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity }, { product: "cake", quantity }] }));
+    const load = (id: number) => orders().findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+
+    it("a member row moves its root's version by one, in one transaction with the UPDATE", async () => {
+      const order = await newOrder();
+      const statements = await db.log.capture(() => updateIf(lines(), { id: order.lines[0].id, quantity: MoreThanOrEqual(2) }, { quantity: decrement(2) }));
+      const after = await load(order.id);
+      expect({ version: after.version, quantities: after.lines.map((line) => line.quantity) }).toEqual({ version: 2, quantities: [1, 3] });
+      const writes = statements.filter((sql) => /^\s*UPDATE/i.test(sql) && !/WHERE 1 = 0/.test(sql)); // not SQLite's write lock taken first
+      expect(writes).toHaveLength(2);
+      expect(writes[0]).toMatch(/"?order"?/); // the root first
+    });
+
+    it("rows of several aggregates move each root once", async () => {
+      const [a, b] = [await newOrder(), await newOrder()];
+      const product = `p-${a.id}`;
+      for (const line of [a.lines[0], a.lines[1], b.lines[0]]) await updateIf(lines(), { id: line.id }, { product });
+      expect(await updateIf(lines(), { product }, { quantity: increment(1) })).toEqual({ affected: 3 });
+      expect((await load(a.id)).version).toBe(4); // 2 single updates + 1
+      expect((await load(b.id)).version).toBe(3); // 1 single update + 1
+    });
+
+    it("a condition not met moves nothing, also when the caller catches the error and commits", async () => {
+      const order = await newOrder(1);
+      await expect(updateIf(lines(), { id: order.lines[0].id, quantity: MoreThanOrEqual(5) }, { quantity: decrement(5) })).rejects.toMatchObject({
+        name: "ConditionNotMetError",
+        rowExists: true,
+      });
+      await db.dataSource.transaction(async (manager) => {
+        await expect(updateIf(manager.getRepository(OrderLine), { id: order.lines[0].id, quantity: MoreThanOrEqual(5) }, { quantity: decrement(5) })).rejects.toBeInstanceOf(
+          ConditionNotMetError,
+        );
+      });
+      await expect(
+        updateIf(lines(), { id: In([order.lines[0].id, order.lines[1].id]) }, { quantity: increment(1) }, { expectedRows: 3 }),
+      ).rejects.toBeInstanceOf(ConditionNotMetError);
+      const after = await load(order.id);
+      expect({ version: after.version, quantities: after.lines.map((line) => line.quantity) }).toEqual({ version: 1, quantities: [1, 1] });
+    });
+
+    it("a holder of the root's old version goes stale", async () => {
+      const order = await load((await newOrder()).id);
+      await updateIf(lines(), { id: order.lines[1].id }, { quantity: increment(1) });
+      order.lines[0].quantity = 9;
+      await expect(orders().save(order)).rejects.toBeInstanceOf(StaleDataError);
+      expect((await load(order.id)).lines.map((line) => line.quantity)).toEqual([3, 4]);
+    });
+
+    it("a member with a version of its own: both versions move", async () => {
+      const invoices = db.dataSource.getRepository(Invoice);
+      const invoice = await invoices.save(invoices.create({ number: "I-1", lines: [{ amount: 5 }] }));
+      await updateIf(db.dataSource.getRepository(InvoiceLine), { id: invoice.lines[0].id }, { amount: increment(1) });
+      const after = await invoices.findOneOrFail({ where: { id: invoice.id }, relations: { lines: true } });
+      expect({ version: after.version, line: after.lines[0] }).toMatchObject({ version: 2, line: { amount: 6, version: 2 } });
+    });
+
+    it("an explicitly declared member (no relation down from the root) moves it too", async () => {
+      const order = await newOrder();
+      const shipments = db.dataSource.getRepository(Shipment);
+      const shipment = await shipments.save(shipments.create({ carrier: "dhl", order: { id: order.id } }));
+      const before = (await load(order.id)).version;
+      await updateIf(shipments, { id: shipment.id }, { carrier: "ups" });
+      expect((await load(order.id)).version).toBe(before + 1);
+    });
+
+    it("refuses a change that moves a member to another root, sending nothing", async () => {
+      const [a, b] = [await newOrder(), await newOrder()];
       db.log.clear();
-      const error = await attempt().catch((e: unknown) => e);
+      const error = await updateIf(lines(), { id: a.lines[0].id }, { order: { id: b.id } as Order }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UnguardedWriteError);
-      expect((error as Error).message).toMatch(/member of the aggregate of (Order|Invoice).*not supported by updateIf yet/);
+      expect((error as Error).message).toMatch(/moves it to another Order/);
       expect(db.log.queries).toEqual([]);
-    }
-    expect(await invoices.findOneByOrFail({ id: invoice.id })).toMatchObject({ version: 1 });
+    });
   });
 
   describe("bad input: a typed error, nothing sent", () => {
@@ -215,6 +277,19 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
         expect(failures.map((outcome) => outcome.error)).toEqual(Array(10).fill("ConditionNotMetError"));
         expect(failures.every((outcome) => outcome.message?.endsWith("the row exists"))).toBe(true);
         expect(await stored(id)).toMatchObject({ balance: 50, version: 3 });
+      }
+    });
+
+    it("on a member row: exactly two of 12 take 100 from 250, and the root moved once per success", async () => {
+      const orders = db.dataSource.getRepository(Order);
+      for (let round = 0; round < 5; round++) {
+        const order = await orders.save(orders.create({ customer: `race-${round}`, lines: [{ product: "stock", quantity: 250 }] }));
+        const outcomes = await racers.run("takeFromLineMany", order.lines[0].id, 6, 100);
+        expect(outcomes).toHaveLength(12);
+        expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(2);
+        expect(outcomes.filter((outcome) => !outcome.ok).map((outcome) => outcome.error)).toEqual(Array(10).fill("ConditionNotMetError"));
+        const stored = await orders.findOneOrFail({ where: { id: order.id }, relations: { lines: true } });
+        expect({ version: stored.version, quantity: stored.lines[0].quantity }).toEqual({ version: 3, quantity: 50 });
       }
     });
   });

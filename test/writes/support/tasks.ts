@@ -45,6 +45,23 @@ export function withdrawMany(dataSource: DataSource, accountId: number, count: n
   );
 }
 
+/** `count` concurrent takes of `amount` from an order line's quantity (a member row: its order's version moves too). */
+export function takeFromLineMany(dataSource: DataSource, lineId: number, count: number, amount: number): Promise<Outcome[]> {
+  const lines = dataSource.getRepository(OrderLine);
+  return Promise.all(
+    Array.from({ length: count }, () =>
+      settle(async () => {
+        if (!control) return updateIf(lines, { id: lineId, quantity: MoreThanOrEqual(amount) }, { quantity: decrement(amount) });
+        const line = await lines.findOneOrFail({ where: { id: lineId }, relations: { order: true } });
+        await sleep(1);
+        if (line.quantity < amount) throw Object.assign(new Error("insufficient"), { name: "ConditionNotMetError" });
+        line.quantity -= amount;
+        return lines.save(line);
+      }),
+    ),
+  );
+}
+
 /** `count` concurrent idempotent creates with one key; each resolves to `{ created, id }`. */
 export function insertOnceMany(dataSource: DataSource, key: string, count: number): Promise<Outcome[]> {
   const payments = dataSource.getRepository(Payment);
@@ -116,5 +133,5 @@ export function updateVersionedMany(dataSource: DataSource, accountId: number, v
   );
 }
 
-export const tasks = { withdrawMany, insertOnceMany, lockAndIncrementMany, openCartMany, updateVersionedMany };
+export const tasks = { withdrawMany, takeFromLineMany, insertOnceMany, lockAndIncrementMany, openCartMany, updateVersionedMany };
 export type TaskName = keyof typeof tasks;
