@@ -4,6 +4,9 @@ import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { ConditionNotMetError, TypeOrmCompatibilityError } from "../errors";
 import { assertKnownProperties, describe, isRecord, refuseAggregateMember, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
+import { writeLockBeforeReads } from "./lock-dialect";
+import { aggregateGraphOf } from "../aggregate/aggregate-graph";
+import { moveRootsOfRows } from "../aggregate/move-roots-of-rows";
 
 const OPERATION = "insertOnce";
 /** A row deleted between our conflict and our read is created anew: this many tries at most. */
@@ -37,7 +40,8 @@ export interface InsertOnceResult<T> {
  * duplicate keys are rethrown, as the other databases raise them). Then one `SELECT` of the row by
  * its conflict columns (soft-deleted rows included). A version in `values` is refused: new rows start
  * at 1. Joins the caller's transaction when `repository` comes from a transactional manager.
- * Members of aggregates are refused for now (their root's version must move too).
+ * A member of an aggregate moves its roots' versions (unchecked) when it is inserted, in one
+ * transaction with the INSERT; nothing moves when the row already existed.
  *
  * @example
  * const { entity: deposit, created } = await insertOnce(
@@ -52,7 +56,9 @@ export async function insertOnce<T extends ObjectLiteral>(
   options: InsertOnceOptions<T>,
 ): Promise<InsertOnceResult<T>> {
   const { metadata, manager } = repository;
-  refuseAggregateMember(dataSourceOf(manager), metadata, OPERATION);
+  const graph = aggregateGraphOf(dataSourceOf(manager));
+  if (graph.junctionOwner(metadata)) refuseAggregateMember(dataSourceOf(manager), metadata, OPERATION);
+  const member = graph.isMember(metadata);
   if (!isRecord(values)) throw refused(metadata.name, OPERATION, `values must be an object, got ${describe(values)}`);
   assertKnownProperties(metadata, OPERATION, values, "values");
   const version = metadata.columns.find((column) => column.isVersion && column.getEntityValue(values) !== undefined);
@@ -61,24 +67,41 @@ export async function insertOnce<T extends ObjectLiteral>(
   const where: ObjectLiteral = {};
   for (const column of conflictColumns) column.setEntityValue(where, column.getEntityValue(values));
 
+  const insertAndRead = async (queryRunner: QueryRunner): Promise<InsertOnceResult<T>> => {
+    for (let attempt = 1; ; attempt++) {
+      const { created, duplicate } = await insertUnlessConflict(queryRunner, metadata, values, conflictColumns);
+      const lockRead = !created && queryRunner.isTransactionActive && isMysql(queryRunner);
+      // MariaDB's consistent read would use the transaction's snapshot; a locking read sees the row that conflicted.
+      const entity = await queryRunner.manager.findOne<T>(metadata.target, {
+        where: where as FindOptionsWhere<T>,
+        withDeleted: true,
+        ...(lockRead ? { lock: { mode: "pessimistic_read" as const } } : {}),
+      });
+      if (entity) return { entity, created };
+      if (duplicate) throw duplicate; // MariaDB: the duplicate was on another unique key
+      if (attempt === ATTEMPTS) {
+        throw new ConditionNotMetError({ entityName: metadata.name, operation: OPERATION, criteria: where, matchedRows: 0, expectedRows: undefined, rowExists: false });
+      }
+    }
+  };
+
   return runLibraryStatements(manager, async () => {
+    // A member inserted moves its roots (unchecked), in one transaction with the INSERT; a row
+    // that already existed changes nothing, so nothing moves. The roots are found from the new
+    // row itself, so its parent chain is the one the INSERT wrote.
+    if (member) {
+      return manager.transaction(async (transactional) => {
+        const queryRunner = transactional.queryRunner!;
+        await writeLockBeforeReads(queryRunner, metadata);
+        const result = await insertAndRead(queryRunner);
+        const primaryKey = metadata.getEntityIdMap(result.entity);
+        if (result.created && primaryKey) await moveRootsOfRows(queryRunner, metadata, [primaryKey], manager.queryRunner !== undefined);
+        return result;
+      });
+    }
     const queryRunner = manager.queryRunner ?? dataSourceOf(manager).createQueryRunner();
     try {
-      for (let attempt = 1; ; attempt++) {
-        const { created, duplicate } = await insertUnlessConflict(queryRunner, metadata, values, conflictColumns);
-        const lockRead = !created && queryRunner.isTransactionActive && isMysql(queryRunner);
-        // MariaDB's consistent read would use the transaction's snapshot; a locking read sees the row that conflicted.
-        const entity = await queryRunner.manager.findOne<T>(metadata.target, {
-          where: where as FindOptionsWhere<T>,
-          withDeleted: true,
-          ...(lockRead ? { lock: { mode: "pessimistic_read" as const } } : {}),
-        });
-        if (entity) return { entity, created };
-        if (duplicate) throw duplicate; // MariaDB: the duplicate was on another unique key
-        if (attempt === ATTEMPTS) {
-          throw new ConditionNotMetError({ entityName: metadata.name, operation: OPERATION, criteria: where, matchedRows: 0, expectedRows: undefined, rowExists: false });
-        }
-      }
+      return await insertAndRead(queryRunner);
     } finally {
       if (!manager.queryRunner) await queryRunner.release();
     }

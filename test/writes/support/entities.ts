@@ -1,5 +1,5 @@
-import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn, Unique } from "typeorm";
-import { VersionColumn } from "typeorm-occ";
+import { Column, Entity, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, Unique } from "typeorm";
+import { AggregateMember, AggregateRoot, VersionColumn } from "typeorm-occ";
 import { aggregateEntities } from "../../support/entities/aggregate";
 
 /** A balance guarded by typeorm-occ's version. */
@@ -59,4 +59,23 @@ export class ShoppingCart {
   @Column("varchar") status!: string;
 }
 
-export const writeEntities = [Account, PlainAccount, Payment, Booking, Setting, ShoppingCart, ...aggregateEntities];
+/** An aggregate whose member rows carry an idempotency key of their own (insertOnce on a member). */
+@AggregateRoot()
+@Entity()
+export class Ledger {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column("varchar") name!: string;
+  @VersionColumn() version!: number;
+}
+
+@Entity()
+export class LedgerEntry {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column("varchar", { unique: true }) idempotencyKey!: string;
+  @Column("integer") amount!: number;
+  @AggregateMember()
+  @ManyToOne(() => Ledger, { onDelete: "CASCADE" })
+  ledger!: Ledger;
+}
+
+export const writeEntities = [Account, PlainAccount, Payment, Booking, Setting, ShoppingCart, Ledger, LedgerEntry, ...aggregateEntities];
