@@ -14,7 +14,8 @@ import type { Order } from "./order.entity";
  * - `POST /orders` → 201, `Location` and `ETag`
  * - `PATCH /orders/:id`, `PUT /orders/:id`, `DELETE /orders/:id` need `If-Match` with that ETag:
  *   missing → 428, malformed → 400, stale → 412, unknown order → 404, invalid body → 422 (400 for
- *   unreadable JSON, 415 when not JSON); every error is `application/problem+json`.
+ *   unreadable JSON, 415 when not JSON); every error is `application/problem+json`. A `PATCH` of the
+ *   order's own fields only is one version-checked UPDATE (`updateVersioned`), nothing loaded first.
  * - `POST /orders/:id/checkout` places an open order under a lock of the order (`lockAggregate`):
  *   concurrent checkouts run one after another, one wins, the rest get 409; `If-Match` optional.
  *

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { StaleDataError, lockAggregate } from "typeorm-occ";
+import { StaleDataError, lockAggregate, updateVersioned } from "typeorm-occ";
 import { OrderLine } from "./order-line.entity";
 import type { LineInput, OrderInput, OrderPatch } from "./order-input";
 import { OrderNotFoundError } from "./order-not-found-error";
@@ -44,6 +44,7 @@ export class OrderCommands {
   }
 
   async patch(id: string, expectedVersion: number, patch: OrderPatch): Promise<Order> {
+    if (patch.lines === undefined && (patch.customer !== undefined || patch.status !== undefined)) return this.patchOrderFields(id, expectedVersion, patch);
     const order = await this.loadAt(id, expectedVersion);
     if (patch.customer !== undefined) order.customer = patch.customer;
     if (patch.status !== undefined) order.status = patch.status;
@@ -56,6 +57,23 @@ export class OrderCommands {
     const removed = new Set(patch.lines?.remove ?? []);
     order.lines = [...order.lines.filter((line) => !removed.has(line.id)), ...(patch.lines?.add ?? []).map(newLine)];
     return this.orders.save(order);
+  }
+
+  /**
+   * Only the order's own fields change: one version-checked UPDATE, nothing loaded before it (a
+   * stale `If-Match` fails in the statement itself). The order is read afterwards for the reply.
+   */
+  private async patchOrderFields(id: string, expectedVersion: number, patch: OrderPatch): Promise<Order> {
+    const changes: Partial<Pick<Order, "customer" | "status">> = {};
+    if (patch.customer !== undefined) changes.customer = patch.customer;
+    if (patch.status !== undefined) changes.status = patch.status;
+    try {
+      await updateVersioned(this.orders, { id: orderIdOf(id), version: expectedVersion }, changes);
+    } catch (error) {
+      if (error instanceof StaleDataError && error.actualVersion === null) throw new OrderNotFoundError(id);
+      throw error;
+    }
+    return this.find(id);
   }
 
   async replace(id: string, expectedVersion: number, input: OrderInput): Promise<Order> {
