@@ -123,3 +123,30 @@ export function describe(value: unknown): string {
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean" || value === null || value === undefined) return String(value);
   return Object.prototype.toString.call(value);
 }
+
+/**
+ * The SET list of an UPDATE from the caller's changes: known properties with values, relations an
+ * UPDATE of this table can set, and none of the primary key, the version (it moves by itself) or
+ * columns the database computes or TypeORM never updates.
+ */
+export function assertSettableChanges(metadata: EntityMetadata, operation: string, changes: unknown): asserts changes is Record<string, unknown> {
+  if (!isPlainObject(changes)) throw refused(metadata.name, operation, `changes must be an object, got ${describe(changes)}`);
+  assertKnownProperties(metadata, operation, changes, "changes");
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) throw refused(metadata.name, operation, `changes.${key} is undefined`);
+    const relation = metadata.findRelationWithPropertyPath(key);
+    if (relation && !relation.isManyToOne && !relation.isOneToOneOwner) {
+      throw refused(metadata.name, operation, `changes.${key} is a ${relation.relationType} relation, which an UPDATE of this table cannot set`);
+    }
+  }
+  const touched = metadata.columns.filter((column) => column.getEntityValue(changes) !== undefined);
+  if (touched.length === 0) throw refused(metadata.name, operation, "changes is empty: nothing to set");
+  for (const column of touched) {
+    const name = column.propertyPath;
+    if (column.isPrimary) throw refused(metadata.name, operation, `changes sets the primary key ${name}: a row's identity is not changed in place`);
+    if (column.isVersion) throw refused(metadata.name, operation, `changes sets the version ${name}: it moves by itself, by 1, in the same statement`);
+    if (!column.isUpdate || column.isVirtualProperty || column.generatedType) {
+      throw refused(metadata.name, operation, `changes sets ${name}, which the database computes or TypeORM never updates`);
+    }
+  }
+}

@@ -6,6 +6,7 @@ import { CalculatedChange } from "./calculated-change";
 import {
   assertKnownProperties,
   assertNoMissingValues,
+  assertSettableChanges,
   describe,
   isFindOperator,
   isPlainObject,
@@ -166,29 +167,12 @@ function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is 
 
 /** The SET list for TypeORM's update builder, plus the parameters of calculated changes. */
 function valuesToSet(metadata: EntityMetadata, changes: unknown, manager: EntityManager) {
-  if (!isPlainObject(changes)) throw refused(metadata.name, OPERATION, `changes must be an object, got ${describe(changes)}`);
-  assertKnownProperties(metadata, OPERATION, changes, "changes");
-  for (const [key, value] of Object.entries(changes)) {
-    if (value === undefined) throw refused(metadata.name, OPERATION, `changes.${key} is undefined`);
-    const relation = metadata.findRelationWithPropertyPath(key);
-    if (relation && !relation.isManyToOne && !relation.isOneToOneOwner) {
-      throw refused(metadata.name, OPERATION, `changes.${key} is a ${relation.relationType} relation, which an UPDATE of this table cannot set`);
-    }
-  }
-  const touched = metadata.columns.filter((column) => column.getEntityValue(changes) !== undefined);
-  if (touched.length === 0) throw refused(metadata.name, OPERATION, "changes is empty: nothing to set");
-
+  assertSettableChanges(metadata, OPERATION, changes);
   const values = copyPlain(changes);
   const parameters: Record<string, unknown> = {};
   const escape = (name: string) => dataSourceOf(manager).driver.escape(name);
-  for (const column of touched) {
-    const name = column.propertyPath;
-    if (column.isPrimary) throw refused(metadata.name, OPERATION, `changes sets the primary key ${name}: a row's identity is not changed in place`);
-    if (column.isVersion) throw refused(metadata.name, OPERATION, `changes sets the version ${name}: it moves by itself, by 1, in the same statement`);
-    if (!column.isUpdate || column.isVirtualProperty || column.generatedType) {
-      throw refused(metadata.name, OPERATION, `changes sets ${name}, which the database computes or TypeORM never updates`);
-    }
-    const value = column.getEntityValue(changes);
+  for (const column of metadata.columns) {
+    const value: unknown = column.getEntityValue(changes);
     if (value instanceof CalculatedChange) {
       const parameter = `occ_change_${Object.keys(parameters).length}`;
       parameters[parameter] = amountOf(metadata, column, manager, value);

@@ -8,7 +8,7 @@ import { transactionStateOf } from "../transaction-state";
 import { assertStorableVersion } from "../version-range";
 import { checkedDelete, checkedUpdate } from "../versioned-writes";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
-import { assertKnownProperties, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
+import { assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 
@@ -49,7 +49,7 @@ export async function updateVersioned<T extends ObjectLiteral>(
   const operation = "updateVersioned";
   const { metadata, manager } = repository;
   const target = versionedTarget(metadata, operation, key);
-  const values = checkedChanges(metadata, target.versionColumn, changes);
+  const values = checkedChanges(metadata, changes);
   return write(manager, metadata, target, async (queryRunner) => {
     // A version moves once per transaction: a row this transaction already moved keeps that version.
     const state = queryRunner.isTransactionActive ? transactionStateOf(queryRunner) : undefined;
@@ -144,26 +144,10 @@ function versionedTarget(metadata: EntityMetadata, operation: string, key: unkno
   return { versionColumn, primaryKey, version, member: graph.isMember(metadata) };
 }
 
-/** The SET list: no version, no primary key, no move of a member to another parent. */
-function checkedChanges(metadata: EntityMetadata, versionColumn: ColumnMetadata, changes: unknown): ObjectLiteral {
+/** The SET list (see assertSettableChanges), and no move of a member to another parent. */
+function checkedChanges(metadata: EntityMetadata, changes: unknown): ObjectLiteral {
   const operation = "updateVersioned";
-  if (!isPlainObject(changes)) throw refused(metadata.name, operation, `changes must be an object, got ${describe(changes)}`);
-  assertKnownProperties(metadata, operation, changes, "changes");
-  for (const [name, value] of Object.entries(changes)) {
-    if (value === undefined) throw refused(metadata.name, operation, `changes.${name} is undefined`);
-    const relation = metadata.findRelationWithPropertyPath(name);
-    if (relation && !relation.isManyToOne && !relation.isOneToOneOwner) {
-      throw refused(metadata.name, operation, `changes.${name} is a ${relation.relationType} relation, which an UPDATE of this table cannot set`);
-    }
-  }
-  if (versionColumn.getEntityValue(changes) !== undefined) {
-    throw refused(metadata.name, operation, `changes sets ${versionColumn.propertyPath}: the version moves by itself (pass the version read in the key)`);
-  }
-  const frozen = metadata.columns.find((column) => !column.isUpdate && !column.isVersion && column.getEntityValue(changes) !== undefined);
-  if (frozen) throw refused(metadata.name, operation, `changes sets ${frozen.propertyPath}, a column TypeORM never updates (update: false)`);
-  const key = metadata.primaryColumns.find((column) => column.getEntityValue(changes) !== undefined);
-  if (key) throw refused(metadata.name, operation, `changes sets the primary key ${key.propertyPath}`);
+  assertSettableChanges(metadata, operation, changes);
   refuseMemberMove(metadata, operation, changes);
-  if (metadata.columns.every((column) => column.getEntityValue(changes) === undefined)) throw refused(metadata.name, operation, "changes is empty: nothing to set");
   return { ...changes };
 }
