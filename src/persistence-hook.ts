@@ -277,16 +277,13 @@ async function softRemoveOrRecover(unit: PersistenceUnit, original: () => Promis
       for (const subject of ours) {
         const { column, entity } = versionedEntity(subject)!;
         const expected = expectedVersionOf(unit, subject, column, entity);
-        const generated = await checkedSoftDeleteOrRestore(unit.queryRunner, operation, {
-          metadata: subject.metadata,
-          versionColumn: column,
-          identifier: subject.identifier!,
-          expectedVersion: expected,
-          entity,
-          reload: unit.options?.reload !== false,
-        });
-        mergeGenerated(unit, subject, generated, column, expected + 1);
-        state.recordMove(rowKey(subject.metadata, subject.identifier!), { from: expected, to: expected + 1 }, transactionDepthOf(unit.queryRunner));
+        const key = rowKey(subject.metadata, subject.identifier!);
+        const movedAlready = state.movedVersion(key)?.to === expected;
+        const next = movedAlready ? expected : expected + 1;
+        const write = { metadata: subject.metadata, versionColumn: column, identifier: subject.identifier!, expectedVersion: expected, entity, reload: unit.options?.reload !== false };
+        const generated = await checkedSoftDeleteOrRestore(unit.queryRunner, operation, write, movedAlready);
+        mergeGenerated(unit, subject, generated, column, next);
+        if (!movedAlready) state.recordMove(key, { from: expected, to: next }, transactionDepthOf(unit.queryRunner));
       }
     });
   } finally {

@@ -120,12 +120,25 @@ export async function checkedDelete(
   }
 }
 
-/** Soft delete or restore through TypeORM's own builders (which add `version = version + 1`), checked. */
+/**
+ * Soft delete or restore through TypeORM's own builders (which add `version = version + 1`), checked.
+ * `keepVersion`: the row already moved in this transaction (a version moves once per transaction),
+ * so the delete date is written with the version left where it is.
+ */
 export async function checkedSoftDeleteOrRestore(
   queryRunner: QueryRunner,
   operation: "soft-delete" | "restore",
   write: Omit<CheckedUpdate, "values" | "nextVersion"> & { expectedVersion: number },
+  keepVersion = false,
 ): Promise<ObjectLiteral | undefined> {
+  const deleteDate = write.metadata.deleteDateColumn;
+  if (keepVersion && deleteDate) {
+    // The application's clock rather than the database's: the value is then known without reading it back.
+    const values: ObjectLiteral = {};
+    setColumnValue(values, deleteDate, operation === "soft-delete" ? new Date() : null);
+    const generated = await checkedUpdate(queryRunner, { ...write, values, nextVersion: write.expectedVersion });
+    return { ...generated, ...values };
+  }
   const builder = queryRunner.manager.createQueryBuilder(queryRunner);
   const query = (operation === "soft-delete" ? builder.softDelete() : builder.restore())
     .from(write.metadata.target)

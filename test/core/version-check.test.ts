@@ -193,6 +193,28 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
     expect(await docs().findOneByOrFail({ id: doc.id })).toMatchObject({ title: "c", version: 2 });
   });
 
+  it("moves a version once per transaction when a row is changed, soft-removed and recovered in it", async () => {
+    const softDocs = db.dataSource.getRepository(SoftDoc);
+    const doc = await softDocs.save(softDocs.create({ title: "a" }));
+    await db.dataSource.transaction(async (manager) => {
+      doc.title = "b";
+      await manager.save(doc);
+      await manager.softRemove(doc);
+      expect(doc).toMatchObject({ version: 2, deletedAt: expect.any(Date) });
+      expect(await manager.findOne(SoftDoc, { where: { id: doc.id }, withDeleted: true })).toMatchObject({ version: 2, deletedAt: expect.any(Date) });
+      await manager.recover(doc);
+      expect(doc.version).toBe(2);
+    });
+    expect(doc.version).toBe(2);
+    expect(await softDocs.findOneByOrFail({ id: doc.id })).toMatchObject({ title: "b", version: 2, deletedAt: null });
+    const copy = await softDocs.findOneByOrFail({ id: doc.id });
+    await db.dataSource.transaction(async (manager) => {
+      await manager.softRemove(copy);
+      await manager.recover(copy);
+    });
+    expect(await softDocs.findOneByOrFail({ id: doc.id })).toMatchObject({ version: 3, deletedAt: null });
+  });
+
   it("issues no UPDATE and keeps the version when nothing changed", async () => {
     const doc = await docs().save(docs().create({ title: "same" }));
     const loaded = await docs().findOneByOrFail({ id: doc.id });
