@@ -44,6 +44,11 @@ export function rootLoadedWith(member: object): LoadedRoot | undefined {
   return loadedWith.get(member);
 }
 
+/** The afterLoad pass in which the object was first read: a later read has a larger number. */
+export function readPass(object: object): number | undefined {
+  return firstAnnounced.get(object);
+}
+
 /** The object was read from the database (rather than built by the caller). */
 export function wasReadFromDatabase(object: object): boolean {
   return loadedFromDatabase.has(object);

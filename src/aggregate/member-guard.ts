@@ -1,10 +1,11 @@
+import type { ObjectLiteral } from "typeorm";
 import { StaleDataError, UnguardedWriteError, formatPrimaryKey } from "../errors";
 import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
 import { allowsUncheckedMemberWrite } from "../unchecked-member-write";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
 import { upwardRelation, type AggregateGraph } from "./aggregate-graph";
 import type { Membership } from "./root-resolver";
-import { isResurrection, rootLoadedWith, wasReadFromDatabase } from "./loaded-with";
+import { isResurrection, readPass, rootLoadedWith, wasReadFromDatabase } from "./loaded-with";
 
 /**
  * A member row without a version of its own is guarded by its root's version alone. Changing or
@@ -18,7 +19,7 @@ export function assertMembersGuarded(
   unit: PersistenceUnit,
   graph: AggregateGraph,
   membership: Map<PersistenceSubject, Membership>,
-  checkedRoots: ReadonlySet<string>,
+  checkedRoots: ReadonlyMap<string, ObjectLiteral | undefined>,
 ): void {
   if (allowsUncheckedMemberWrite(unit.options)) return;
   for (const [subject, { current }] of membership) {
@@ -26,11 +27,18 @@ export function assertMembersGuarded(
     const overwrites =
       junction || isResurrection(subject) || (!subject.mustBeInserted && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
     if (!overwrites || occVersionColumn(subject.metadata)) continue;
-    // A member read from the database is only as new as the root read with it: a copy of its root
-    // read at another time (assigned to it, or saved beside it) says nothing about the member's data.
+    // A member read from the database is checked against the root read with it, or against a copy
+    // of its root read no later than the member (relationLoadStrategy "query", lines found after
+    // their order): whatever changed in between moved that root, so its check catches it. A root
+    // read after the member (assigned to it, saved beside it, a lazy relation) says nothing about it.
     const readFromDatabase = Boolean(subject.entity && wasReadFromDatabase(subject.entity) && !junction);
     const readWith = readFromDatabase ? rootLoadedWith(subject.entity!) : undefined;
-    if (readWith ? checkedRoots.has(rowKey(readWith.metadata, primaryKeyValues(readWith.metadata, readWith.root))) : !readFromDatabase && current.some((root) => checkedRoots.has(root.key))) continue;
+    const guarded = readWith
+      ? checkedRoots.has(rowKey(readWith.metadata, primaryKeyValues(readWith.metadata, readWith.root)))
+      : readFromDatabase
+        ? current.some((root) => checkedRoots.has(root.key) && readNoLaterThan(checkedRoots.get(root.key), subject.entity!))
+        : current.some((root) => checkedRoots.has(root.key));
+    if (guarded) continue;
     const row = subject.identifier ?? subject.entity;
     const name = junction ? `${graph.junctionOwner(subject.metadata)!.name} (its many-to-many links)` : `${subject.metadata.name}${row ? `#${formatPrimaryKey(primaryKeyValues(subject.metadata, row))}` : ""}`;
     if (isResurrection(subject)) {
@@ -53,6 +61,13 @@ export function assertMembersGuarded(
         `give ${subject.metadata.name} its own @VersionColumn(), or pass uncheckedMemberWrite() to accept last-writer-wins for this write`,
     );
   }
+}
+
+/** The root copy was read from the database in the same pass as the member or an earlier one. */
+function readNoLaterThan(root: ObjectLiteral | undefined, member: object): boolean {
+  const rootPass = root ? readPass(root) : undefined;
+  const memberPass = readPass(member);
+  return rootPass !== undefined && memberPass !== undefined && rootPass <= memberPass;
 }
 
 /** `order: true`, or `line: { order: true }` for a grandchild: the relations that load the root with the row. */

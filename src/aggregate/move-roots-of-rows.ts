@@ -1,9 +1,10 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import { dataSourceOf } from "../internals/typeorm-internals";
+import { staleErrorFromVersion } from "../stale-lookup";
 import { isSqliteFamily } from "../version-range";
 import { aggregateGraphOf } from "./aggregate-graph";
 import { moveRoots } from "./lock-roots-first";
-import { rowRef } from "./parent-lookup";
+import { rowRef, type RowRef } from "./parent-lookup";
 import { RootResolver, type RootRef } from "./root-resolver";
 
 /** Enough for a parent that moved once between the first read and the lock. */
@@ -18,14 +19,28 @@ const ROUNDS = 3;
  * (see moveRoots).
  */
 export async function moveRootsOfRows(queryRunner: QueryRunner, metadata: EntityMetadata, primaryKeys: ObjectLiteral[], callerReadsAfter: boolean): Promise<void> {
+  await moveRootsAbove(queryRunner, primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey)), callerReadsAfter, false);
+}
+
+/**
+ * The same for rows of any entities (a root among them is its own root): the roots of a member
+ * about to be inserted are those of the parents its values name, moved before the INSERT.
+ * `rowsMustExist`: the given rows are parents to write under (a missing one is StaleDataError);
+ * otherwise they are the rows about to be written, whose own statement reports them gone.
+ */
+export async function moveRootsAbove(queryRunner: QueryRunner, rows: RowRef[], callerReadsAfter: boolean, rowsMustExist: boolean): Promise<void> {
   const dataSource = dataSourceOf(queryRunner);
   const graph = aggregateGraphOf(dataSource);
-  const rows = primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey));
   const moved = new Set<string>();
   // SQLite: a transaction whose reads went stale cannot write, so one read is enough.
   const rounds = isSqliteFamily(dataSource.driver.options.type) ? 1 : ROUNDS;
   for (let round = 0; round < rounds; round++) {
-    const found = await new RootResolver(graph, queryRunner, [], round > 0).rootsOfRows(rows);
+    const resolver = new RootResolver(graph, queryRunner, [], round > 0);
+    const found = await resolver.rootsOfRows(rows);
+    // A row on the way up is gone (removed meanwhile): StaleDataError, not the foreign-key error the write would hit.
+    const given = new Set(rows.map((row) => row.key));
+    const [gone] = resolver.missingRows().filter((row) => rowsMustExist || !given.has(row.key));
+    if (gone) throw staleErrorFromVersion({ metadata: gone.metadata, identifier: gone.primaryKey, expectedVersion: null, operation: "update", entity: undefined }, null);
     const fresh = new Map<string, RootRef>();
     for (const roots of found.values()) for (const root of roots) if (!moved.has(root.key)) fresh.set(root.key, root);
     if (round > 0 && fresh.size === 0) return;

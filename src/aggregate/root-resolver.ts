@@ -200,6 +200,11 @@ export class RootResolver {
     return parent ? this.known.rowPosition(parent) : null;
   }
 
+  /** The rows the database was asked about and does not have (removed meanwhile). */
+  missingRows(): RowRef[] {
+    return [...this.missing.values()];
+  }
+
   /** Each row whose parents were read from the database, with the parents read (none: the row was missing). */
   databaseReads(): { row: RowRef; parents: ParentsByLink }[] {
     return [...this.usedFromDatabase.values()].map((row) => ({ row, parents: this.fromDatabase.get(row.key)! }));

@@ -62,8 +62,9 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
     planned.push({ ref, carried: carriedVersion(ref), writtenLater: writtenLater(ref.subject) });
   }
   // A root checked against a version guards its members; a root this unit inserts has nothing to overwrite.
-  const checked = new Set(planned.filter((root) => root.carried !== undefined).map((root) => root.ref.key));
-  for (const ref of roots.values()) if (ref.subject?.mustBeInserted || (ref.subject && !ref.subject.identifier)) checked.add(ref.key);
+  const checked = new Map<string, ObjectLiteral | undefined>();
+  for (const root of planned) if (root.carried !== undefined) checked.set(root.ref.key, root.ref.subject?.entity ?? root.ref.entity);
+  for (const ref of roots.values()) if (ref.subject?.mustBeInserted || (ref.subject && !ref.subject.identifier)) checked.set(ref.key, undefined);
   assertMembersGuarded(unit, graph, membership, checked);
   assertOneReadOfEachRoot(changed, new Map(planned.flatMap((root) => (root.carried === undefined ? [] : [[root.ref.key, root.carried] as const]))));
   return {

@@ -6,7 +6,8 @@ import { assertKnownProperties, describe, isRecord, refuseAggregateMember, refus
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
-import { moveRootsOfRows } from "../aggregate/move-roots-of-rows";
+import { moveRootsAbove } from "../aggregate/move-roots-of-rows";
+import { rowRef, type RowRef } from "../aggregate/parent-lookup";
 
 const OPERATION = "insertOnce";
 /** A row deleted between our conflict and our read is created anew: this many tries at most. */
@@ -90,13 +91,28 @@ export async function insertOnce<T extends ObjectLiteral>(
     // that already existed changes nothing, so nothing moves. The roots are found from the new
     // row itself, so its parent chain is the one the INSERT wrote.
     if (member) {
+      const parents = parentRowsOf(metadata, values);
       return manager.transaction(async (transactional) => {
         const queryRunner = transactional.queryRunner!;
         await writeLockBeforeReads(queryRunner, metadata);
-        const result = await insertAndRead(queryRunner);
-        const primaryKey = metadata.getEntityIdMap(result.entity);
-        if (result.created && primaryKey) await moveRootsOfRows(queryRunner, metadata, [primaryKey], manager.queryRunner !== undefined);
-        return result;
+        // An existing row changes nothing: found first, no root moves.
+        const existing = await queryRunner.manager.findOne<T>(metadata.target, { where: where as FindOptionsWhere<T>, withDeleted: true });
+        if (existing) return { entity: existing, created: false };
+        // Roots first, as every writer of an aggregate locks them (a lock taken after the INSERT's
+        // foreign-key check would deadlock with them); undone when a racing caller inserted first.
+        const notCreated = Symbol("not created");
+        try {
+          return await transactional.transaction(async (attempt) => {
+            await moveRootsAbove(attempt.queryRunner!, parents, manager.queryRunner !== undefined, true);
+            const result = await insertAndRead(attempt.queryRunner!);
+            if (!result.created) throw Object.assign(new Error("insertOnce: another caller inserted first"), { [notCreated]: result });
+            return result;
+          });
+        } catch (error) {
+          const result = (error as Record<symbol, InsertOnceResult<T> | undefined>)[notCreated];
+          if (result) return result;
+          throw error;
+        }
       });
     }
     const queryRunner = manager.queryRunner ?? dataSourceOf(manager).createQueryRunner();
@@ -175,4 +191,23 @@ async function insertUnlessConflict(queryRunner: QueryRunner, metadata: EntityMe
 function isMysql(queryRunner: QueryRunner): boolean {
   const type = dataSourceOf(queryRunner).driver.options.type;
   return type === "mysql" || type === "mariadb";
+}
+
+/** The parent rows a new member's values name (by relation object or foreign-key column): its roots are theirs. */
+function parentRowsOf(metadata: EntityMetadata, values: ObjectLiteral): RowRef[] {
+  const rows: RowRef[] = [];
+  for (const link of aggregateGraphOf(dataSourceOf(metadata)).parentLinks(metadata)) {
+    if (link.kind !== "member-holds-key") continue;
+    const primaryKey: ObjectLiteral = {};
+    let complete = true;
+    for (const column of link.relation.joinColumns) {
+      const value: unknown = column.getEntityValue(values);
+      if (value === undefined || value === null) complete = false;
+      else if (!column.referencedColumn?.isPrimary) {
+        throw refused(metadata.name, OPERATION, `its parent ${link.parent.name} is referenced by ${column.referencedColumn?.propertyPath ?? "a column"}, not by its primary key: insert it with save()`);
+      } else column.referencedColumn.setEntityValue(primaryKey, value);
+    }
+    if (complete) rows.push(rowRef(link.parent, primaryKey));
+  }
+  return rows;
 }
