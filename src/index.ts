@@ -47,7 +47,7 @@ export {
 } from "./writes/update-versioned";
 export { updateIf, type UpdateIfChanges, type UpdateIfOptions, type UpdateIfResult } from "./writes/update-if";
 export { increment, decrement, CalculatedChange } from "./writes/calculated-change";
-export { insertOnce, type InsertOnceOptions, type InsertOnceResult } from "./writes/insert-once";
+export { insertOnce, type InsertOnceOptions, type InsertOnceResult, type InsertOnceValues } from "./writes/insert-once";
 export { lockAggregate, type LockAggregateOptions, type PrimaryKeyInput } from "./writes/lock-aggregate";
 export { withAdvisoryLock, type WithAdvisoryLockOptions } from "./writes/with-advisory-lock";
 export type { LockWaitOptions } from "./writes/lock-dialect";

@@ -1,5 +1,5 @@
 import { dataSourceOf } from "../internals/typeorm-internals";
-import type { EntityMetadata, FindOptionsWhere, ObjectLiteral, QueryDeepPartialEntity, QueryRunner, Repository } from "typeorm";
+import type { DeepPartial, EntityMetadata, FindOptionsWhere, ObjectLiteral, QueryRunner, Repository } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { ConditionNotMetError, TypeOrmCompatibilityError } from "../errors";
 import { assertKnownProperties, describe, isRecord, refuseAggregateMember, refused } from "./input-checks";
@@ -21,6 +21,9 @@ export interface InsertOnceOptions<T> {
    */
   conflictPaths: Array<keyof T & string>;
 }
+
+/** The new row's values: any part of the entity (relations by key, e.g. `{ ledger: { id } }`). */
+export type InsertOnceValues<T> = DeepPartial<T>;
 
 export interface InsertOnceResult<T> {
   /** The row as stored: the one just inserted (version 1 when versioned), or the one that was already there. */
@@ -51,9 +54,9 @@ export interface InsertOnceResult<T> {
  *   { conflictPaths: ["idempotencyKey"] },
  * );
  */
-export async function insertOnce<T extends ObjectLiteral>(
+export async function insertOnce<T extends ObjectLiteral, V extends InsertOnceValues<T> = InsertOnceValues<T>>(
   repository: Repository<T>,
-  values: QueryDeepPartialEntity<T>,
+  values: V,
   options: InsertOnceOptions<T>,
 ): Promise<InsertOnceResult<T>> {
   const { metadata, manager } = repository;
