@@ -45,6 +45,8 @@ export async function bulkRemove(db: BenchDatabase, config: BenchConfig): Promis
   progress(`bulk remove on ${db.driver}, ${rows} rows × ${rounds} rounds`);
   const samples = new Map<string, number[]>(models.map((model) => [model.name, []]));
   const statements = new Map<string, string[]>();
+  // Earlier scenarios leave rows in these tables; each sample loads and removes the whole table.
+  for (const model of models) await manager.clear(model.target);
 
   for (let round = 0; round < rounds + 1; round++) {
     for (let turn = 0; turn < models.length; turn++) {
