@@ -6,7 +6,8 @@ import { MissingVersionError } from "../errors";
 import { dataSourceOf, transactionDepthOf } from "../internals/typeorm-internals";
 import { transactionStateOf } from "../transaction-state";
 import { assertStorableVersion } from "../version-range";
-import { checkedDelete, checkedUpdate } from "../versioned-writes";
+import { checkedDelete } from "../versioned-writes";
+import { sendVersionedUpdate } from "./versioned-statement";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
 import { assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
@@ -56,7 +57,7 @@ export async function updateVersioned<T extends ObjectLiteral>(
     const rowId = rowKey(metadata, target.primaryKey);
     const expected = state?.currentVersion(rowId, target.version) ?? target.version;
     const next = state?.movedVersion(rowId)?.to === expected ? expected : expected + 1;
-    await checkedUpdate(queryRunner, {
+    await sendVersionedUpdate(queryRunner, {
       metadata,
       versionColumn: target.versionColumn,
       identifier: target.primaryKey,

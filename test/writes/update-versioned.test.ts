@@ -9,7 +9,7 @@ import {
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { eachDriver } from "../support/each-driver";
 import { Invoice, InvoiceLine, Order, OrderLine } from "../support/entities/aggregate";
-import { Account, PlainAccount, writeEntities } from "./support/entities";
+import { Account, Listing, PlainAccount, writeEntities } from "./support/entities";
 import { startRacers, type Racers } from "./support/racers";
 
 eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %s", (driver) => {
@@ -34,6 +34,24 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
     expect(statements[0]).toMatch(/^UPDATE /);
     expect(statements[0]).toMatch(/version\W* = /);
     expect(await stored(id)).toMatchObject({ balance: 80, owner: "grace", version: 2 });
+  });
+
+  it("writes transformed, embedded and JSON columns as save() does, and moves the update date", async () => {
+    const listings = db.dataSource.getRepository(Listing);
+    const viaSave = await listings.save(listings.create({ code: "a", price: { cents: 1, currency: "EUR" }, tags: [] }));
+    const viaUpdate = await listings.save(listings.create({ code: "a", price: { cents: 1, currency: "EUR" }, tags: [] }));
+    const changes = { code: "b-2", price: { cents: 250, currency: "USD" }, tags: ["x", "y"] };
+    await listings.save(Object.assign(viaSave, changes));
+    const statements = await db.log.capture(() => updateVersioned(listings, { id: viaUpdate.id, version: 1 }, changes));
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/updatedAt\W* = CURRENT_TIMESTAMP/);
+    const [saved, updated] = [await listings.findOneByOrFail({ id: viaSave.id }), await listings.findOneByOrFail({ id: viaUpdate.id })];
+    const { id: _a, updatedAt: _b, ...expected } = saved;
+    expect(updated).toMatchObject({ ...expected, code: "B-2", version: 2 });
+    expect(updated.updatedAt).toBeInstanceOf(Date);
+    // The statement text is kept per shape: a second call with other values writes those.
+    await updateVersioned(listings, { id: viaUpdate.id, version: 2 }, { ...changes, tags: ["z"] });
+    expect(await listings.findOneByOrFail({ id: viaUpdate.id })).toMatchObject({ tags: ["z"], version: 3 });
   });
 
   it("raises StaleDataError on an outdated version and writes nothing", async () => {

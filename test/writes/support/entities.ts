@@ -1,4 +1,4 @@
-import { Column, Entity, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, Unique } from "typeorm";
+import { Column, Entity, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, Unique, UpdateDateColumn } from "typeorm";
 import { AggregateMember, AggregateRoot, VersionColumn } from "typeorm-occ";
 import { aggregateEntities } from "../../support/entities/aggregate";
 
@@ -78,4 +78,20 @@ export class LedgerEntry {
   ledger!: Ledger;
 }
 
-export const writeEntities = [Account, PlainAccount, Payment, Booking, Setting, ShoppingCart, Ledger, LedgerEntry, ...aggregateEntities];
+class Price {
+  @Column("integer") cents!: number;
+  @Column("varchar") currency!: string;
+}
+
+/** Column kinds updateVersioned's own statement must write as TypeORM's builder does. */
+@Entity()
+export class Listing {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column("varchar", { transformer: { to: (value: string | undefined) => value?.toUpperCase(), from: (value: string) => value } }) code!: string;
+  @Column(() => Price) price!: Price;
+  @Column("simple-json") tags!: string[];
+  @UpdateDateColumn() updatedAt!: Date;
+  @VersionColumn() version!: number;
+}
+
+export const writeEntities = [Account, PlainAccount, Payment, Booking, Setting, ShoppingCart, Ledger, LedgerEntry, Listing, ...aggregateEntities];

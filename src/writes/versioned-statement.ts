@@ -1,0 +1,83 @@
+import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
+import { dataSourceOf, escapeQueryWithParameters } from "../internals/typeorm-internals";
+import { staleDataError } from "../stale-lookup";
+import { checkedUpdate, type CheckedUpdate } from "../versioned-writes";
+
+/** Column types whose values TypeORM wraps in SQL functions (GeoJSON): left to its update builder. */
+const SPATIAL = new Set(["geometry", "geography", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"]);
+
+/** Statement texts per entity and change shape (the columns set, and the SQL of raw function values). */
+const templates = new WeakMap<EntityMetadata, Map<string, string>>();
+
+/**
+ * updateVersioned's `UPDATE … SET …, version = :next WHERE <pk> AND version = :expected`. TypeORM's
+ * update builder rebuilds the SQL text on every call, which costs more client time than the
+ * statement itself; for the common shape — columns of the entity's own table set to values or raw
+ * SQL functions — the text is built once per entity and shape, and each call binds its values through
+ * the driver's own preparation (`preparePersistentValue`: transformers, dates, JSON), as the builder
+ * does, and adds `updateDate = CURRENT_TIMESTAMP` as it does. Any other shape (relations, spatial
+ * columns, a key with a transformer) goes through the builder (checkedUpdate). Zero rows: StaleDataError.
+ */
+export async function sendVersionedUpdate(queryRunner: QueryRunner, update: CheckedUpdate & { nextVersion: number; expectedVersion: number }): Promise<void> {
+  const dataSource = dataSourceOf(queryRunner);
+  const { metadata, versionColumn, values } = update;
+  const set = metadata.columns.filter((column) => column.getEntityValue(values) !== undefined);
+  const plain = set.every((column) => !column.relationMetadata && !SPATIAL.has(String(dataSource.driver.normalizeType(column)).toLowerCase()));
+  if (!plain || metadata.primaryColumns.some((column) => column.transformer || column.relationMetadata)) {
+    await checkedUpdate(queryRunner, update);
+    return;
+  }
+  const parameters: ObjectLiteral = { occ_next: update.nextVersion, occ_expected: update.expectedVersion };
+  const shape: string[] = [];
+  set.forEach((column, index) => {
+    const value: unknown = column.getEntityValue(values);
+    if (typeof value === "function") shape.push(`${column.databaseName}=${String((value as () => string)())}`);
+    else {
+      shape.push(column.databaseName);
+      parameters[`occ_c${index}`] = dataSource.driver.preparePersistentValue(value, column);
+    }
+  });
+  metadata.primaryColumns.forEach((column, index) => (parameters[`occ_k${index}`] = column.getEntityValue(update.identifier)));
+  const key = shape.join("\u0000");
+  let byShape = templates.get(metadata);
+  if (!byShape) templates.set(metadata, (byShape = new Map()));
+  let template = byShape.get(key);
+  if (template === undefined) {
+    template = buildTemplate(queryRunner, metadata, versionColumn, set, values);
+    byShape.set(key, template);
+  }
+  const [sql, bound] = escapeQueryWithParameters(dataSource, template, parameters);
+  const result: { affected?: unknown } = await queryRunner.query(sql, bound, true);
+  if (typeof result.affected !== "number") {
+    await checkedUpdate(queryRunner, update); // a driver that does not say: the builder's path decides
+    return;
+  }
+  if (result.affected === 0) {
+    throw await staleDataError(queryRunner, {
+      metadata,
+      versionColumn,
+      identifier: update.identifier,
+      expectedVersion: update.expectedVersion,
+      operation: "update",
+      entity: update.entity,
+    });
+  }
+}
+
+function buildTemplate(queryRunner: QueryRunner, metadata: EntityMetadata, versionColumn: ColumnMetadata, set: ColumnMetadata[], values: ObjectLiteral): string {
+  const escape = (name: string) => dataSourceOf(queryRunner).driver.escape(name);
+  const table = metadata.tablePath
+    .split(".")
+    .map((part) => (part === "" ? part : escape(part)))
+    .join(".");
+  const assignments = set.map((column, index) => {
+    const value: unknown = column.getEntityValue(values);
+    return `${escape(column.databaseName)} = ${typeof value === "function" ? (value as () => string)() : `:occ_c${index}`}`;
+  });
+  assignments.push(`${escape(versionColumn.databaseName)} = :occ_next`);
+  const updateDate = metadata.updateDateColumn;
+  if (updateDate && !set.includes(updateDate)) assignments.push(`${escape(updateDate.databaseName)} = CURRENT_TIMESTAMP`);
+  const keys = metadata.primaryColumns.map((column, index) => `${escape(column.databaseName)} = :occ_k${index}`);
+  return `UPDATE ${table} SET ${assignments.join(", ")} WHERE ${[...keys, `${escape(versionColumn.databaseName)} = :occ_expected`].join(" AND ")}`;
+}
