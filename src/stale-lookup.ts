@@ -33,6 +33,11 @@ export function staleErrorFromVersion(write: StaleWrite | Omit<StaleWrite, "vers
   });
 }
 
+/** A row that had to exist (a parent written under, a root moved by key) is gone: removed meanwhile. */
+export function rowGoneError(row: { metadata: EntityMetadata; primaryKey: ObjectLiteral }): StaleDataError {
+  return staleErrorFromVersion({ metadata: row.metadata, identifier: row.primaryKey, expectedVersion: null, operation: "update", entity: undefined }, null);
+}
+
 /**
  * Current versions of the given rows (soft-deleted ones included), keyed by {@link rowKey}: the
  * latest committed ones, which the failed write met, not an older snapshot of the transaction's —

@@ -1,10 +1,10 @@
 import type { EntityMetadata } from "typeorm";
 import { dataSourceOf, type PersistenceUnit } from "../internals/typeorm-internals";
-import { staleErrorFromVersion } from "../stale-lookup";
+import { rowGoneError } from "../stale-lookup";
 import type { Undo } from "../transaction-state";
 import { isSqliteFamily } from "../version-range";
 import { aggregateGraphOf } from "./aggregate-graph";
-import { moveRoots } from "./lock-roots-first";
+import { moveNewRootsUnchecked } from "./lock-roots-first";
 import { readParents, type ParentsByLink, type RowRef } from "./parent-lookup";
 import { RootResolver, type RootRef } from "./root-resolver";
 import type { AggregatePlan } from "./write-plan";
@@ -33,18 +33,13 @@ export async function confirmRoots(unit: PersistenceUnit, plan: AggregatePlan, u
   const locked = new Set(plan.roots.map((root) => root.ref.key));
   for (let round = 0; round < ROUNDS; round++) {
     const membership = await new RootResolver(graph, unit.queryRunner, unit.allSubjects, true).membershipOf(plan.changed);
-    const fresh = new Map<string, RootRef>();
+    const roots: RootRef[] = [];
     for (const { current, next, gone } of membership.values()) {
-      const [row] = gone;
-      if (row) throw staleErrorFromVersion({ metadata: row.metadata, identifier: row.primaryKey, expectedVersion: null, operation: "update", entity: undefined }, null);
-      for (const root of [...current, ...next]) {
-        if (!locked.has(root.key) && !(root.subject && (root.subject.mustBeInserted || !root.subject.identifier))) fresh.set(root.key, root);
-      }
+      if (gone.length > 0) throw rowGoneError(gone[0]);
+      // A root this unit inserts has nothing to lock yet.
+      roots.push(...[...current, ...next].filter((root) => !(root.subject && (root.subject.mustBeInserted || !root.subject.identifier))));
     }
-    if (fresh.size === 0) return;
-    const roots = [...fresh.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    await moveRoots(unit.queryRunner, roots.map((ref) => ({ ref, carried: undefined })), undos);
-    roots.forEach((root) => locked.add(root.key));
+    if ((await moveNewRootsUnchecked(unit.queryRunner, roots, locked, undos)) === 0) return;
   }
 }
 

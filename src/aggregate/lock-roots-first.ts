@@ -118,6 +118,19 @@ async function snapshotVersion(queryRunner: QueryRunner, ref: RootRef): Promise<
   return versions.get(ref.key);
 }
 
+/**
+ * Moves the given roots that are not in `moved` yet, unchecked, in key order (the order every writer
+ * locks roots in), and adds them to `moved`. Returns how many it moved: none means the set is stable.
+ */
+export async function moveNewRootsUnchecked(queryRunner: QueryRunner, roots: Iterable<RootRef>, moved: Set<string>, undos: Undo[], callerReadsAfter = true): Promise<number> {
+  const fresh = new Map<string, RootRef>();
+  for (const root of roots) if (!moved.has(root.key)) fresh.set(root.key, root);
+  const ordered = [...fresh.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  await moveRoots(queryRunner, ordered.map((ref) => ({ ref, carried: undefined })), undos, callerReadsAfter);
+  ordered.forEach((root) => moved.add(root.key));
+  return ordered.length;
+}
+
 /** The root's changes can go first unless one points at a row this unit has yet to insert. */
 function foldable(subject: PersistenceSubject, unit: PersistenceUnit): boolean {
   const inserting = new Set<unknown>(unit.insertSubjects.flatMap((insert) => [insert, insert.entity]));

@@ -1,11 +1,11 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import { dataSourceOf } from "../internals/typeorm-internals";
-import { staleErrorFromVersion } from "../stale-lookup";
+import { rowGoneError } from "../stale-lookup";
 import { isSqliteFamily } from "../version-range";
 import { aggregateGraphOf } from "./aggregate-graph";
-import { moveRoots } from "./lock-roots-first";
+import { moveNewRootsUnchecked } from "./lock-roots-first";
 import { rowRef, type RowRef } from "./parent-lookup";
-import { RootResolver, type RootRef } from "./root-resolver";
+import { RootResolver } from "./root-resolver";
 
 /** Enough for a parent that moved once between the first read and the lock. */
 const ROUNDS = 3;
@@ -34,18 +34,14 @@ export async function moveRootsAbove(queryRunner: QueryRunner, rows: RowRef[], c
   const moved = new Set<string>();
   // SQLite: a transaction whose reads went stale cannot write, so one read is enough.
   const rounds = isSqliteFamily(dataSource.driver.options.type) ? 1 : ROUNDS;
+  const given = new Set(rows.map((row) => row.key));
   for (let round = 0; round < rounds; round++) {
     const resolver = new RootResolver(graph, queryRunner, [], round > 0);
     const found = await resolver.rootsOfRows(rows);
     // A row on the way up is gone (removed meanwhile): StaleDataError, not the foreign-key error the write would hit.
-    const given = new Set(rows.map((row) => row.key));
     const [gone] = resolver.missingRows().filter((row) => rowsMustExist || !given.has(row.key));
-    if (gone) throw staleErrorFromVersion({ metadata: gone.metadata, identifier: gone.primaryKey, expectedVersion: null, operation: "update", entity: undefined }, null);
-    const fresh = new Map<string, RootRef>();
-    for (const roots of found.values()) for (const root of roots) if (!moved.has(root.key)) fresh.set(root.key, root);
-    if (round > 0 && fresh.size === 0) return;
-    const ordered = [...fresh.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    await moveRoots(queryRunner, ordered.map((ref) => ({ ref, carried: undefined })), [], callerReadsAfter);
-    ordered.forEach((root) => moved.add(root.key));
+    if (gone) throw rowGoneError(gone);
+    const movedNow = await moveNewRootsUnchecked(queryRunner, [...found.values()].flat(), moved, [], callerReadsAfter);
+    if (round > 0 && movedNow === 0) return;
   }
 }
