@@ -1,6 +1,7 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { dataSourceOf, escapeQueryWithParameters } from "../internals/typeorm-internals";
+import { TypeOrmCompatibilityError } from "../errors";
 import { staleDataError } from "../stale-lookup";
 import { checkedUpdate, type CheckedUpdate } from "../versioned-writes";
 
@@ -50,8 +51,8 @@ export async function sendVersionedUpdate(queryRunner: QueryRunner, update: Chec
   const [sql, bound] = escapeQueryWithParameters(dataSource, template, parameters);
   const result: { affected?: unknown } = await queryRunner.query(sql, bound, true);
   if (typeof result.affected !== "number") {
-    await checkedUpdate(queryRunner, update); // a driver that does not say: the builder's path decides
-    return;
+    // The statement ran: sending it again would meet the row at the new version. A driver that cannot say is refused.
+    throw new TypeOrmCompatibilityError(`the ${dataSource.driver.options.type} driver did not report affected rows for a write to ${metadata.name}; typeorm-occ cannot check versions on it`);
   }
   if (result.affected === 0) {
     throw await staleDataError(queryRunner, {
