@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
-import { enabledDrivers } from "../support/drivers";
+import { eachDriver } from "../support/each-driver";
 import { LineNote, Order, OrderLine, aggregateEntities } from "../support/entities/aggregate";
 import { PauseBeforeQuery, pauseBeforeNext } from "./support/pause-before-query";
 
@@ -23,7 +23,7 @@ import { PauseBeforeQuery, pauseBeforeNext } from "./support/pause-before-query"
  * SQLite is left out: there Y's transaction has read before X's commit and fails with
  * SQLITE_BUSY_SNAPSHOT, the documented retryable conflict.
  */
-describe.each(enabledDrivers({ mariadb: true }).filter((driver) => driver !== "sqlite"))("a note inserted by its line's key while the line changes aggregate on %s", (driver) => {
+eachDriver((driver) => driver !== "sqlite", { mariadb: true })("a note inserted by its line's key while the line changes aggregate on %s", (driver) => {
   let db: TestDatabase;
   let x: DataSource;
   let y: DataSource;

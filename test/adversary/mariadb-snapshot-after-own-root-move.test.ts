@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
-import { enabledDrivers } from "../support/drivers";
+import { eachDriver } from "../support/each-driver";
 import { Order, OrderLine, Tag, aggregateEntities } from "../support/entities/aggregate";
 
 /**
@@ -21,7 +21,7 @@ import { Order, OrderLine, Tag, aggregateEntities } from "../support/entities/ag
  * move needs to be checked against the version the transaction's snapshot shows (a plain SELECT
  * first), raising StaleDataError when the row moved after the snapshot.
  */
-describe.each(enabledDrivers({ mariadb: true }).filter((driver) => driver !== "sqlite"))("a re-read after the transaction's own root move on %s", (driver) => {
+eachDriver((driver) => driver !== "sqlite", { mariadb: true })("a re-read after the transaction's own root move on %s", (driver) => {
   let db: TestDatabase;
   let x: DataSource;
   beforeAll(async () => {

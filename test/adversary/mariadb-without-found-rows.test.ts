@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { withOptimisticRetry } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
-import { enabledDrivers } from "../support/drivers";
+import { eachDriver } from "../support/each-driver";
 import { Order, aggregateEntities } from "../support/entities/aggregate";
 
 /**
@@ -17,7 +17,7 @@ import { Order, aggregateEntities } from "../support/entities/aggregate";
  * should not depend on it (e.g. SET version = version, which InnoDB also reports as unchanged — so use
  * a locking SELECT … FOR UPDATE for that case), or initialize() should detect the flag and refuse.
  */
-describe.each(enabledDrivers({ mariadb: true }).filter((driver) => driver === "mariadb"))("an aggregate removed on %s without FOUND_ROWS", (driver) => {
+eachDriver((driver) => driver === "mariadb", { mariadb: true })("an aggregate removed on %s without FOUND_ROWS", (driver) => {
   let db: TestDatabase;
   let changedRows: DataSource | Error;
   beforeAll(async () => {

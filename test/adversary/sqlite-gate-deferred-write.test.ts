@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
-import { enabledDrivers } from "../support/drivers";
+import { eachDriver } from "../support/each-driver";
 import { Doc, coreEntities } from "../support/entities/core";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * context; it must also check that the unit which took the gate in that context still holds it (a
  * token per acquisition, compared with the gate's current holder).
  */
-describe.each(enabledDrivers().filter((driver) => driver === "sqlite"))("a write scheduled inside a transaction that runs after it on %s", (driver) => {
+eachDriver((driver) => driver === "sqlite")("a write scheduled inside a transaction that runs after it on %s", (driver) => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase(driver, { entities: coreEntities });

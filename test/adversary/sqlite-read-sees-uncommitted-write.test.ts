@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
-import { enabledDrivers } from "../support/drivers";
+import { eachDriver } from "../support/each-driver";
 import { Doc, coreEntities } from "../support/entities/core";
 
 /**
@@ -19,7 +19,7 @@ import { Doc, coreEntities } from "../support/entities/core";
  * on the shared connection must not run inside another caller's open transaction (queue it too, or
  * read through a second connection).
  */
-describe.each(enabledDrivers().filter((driver) => driver === "sqlite"))("a read while another caller's transaction is open on %s", (driver) => {
+eachDriver((driver) => driver === "sqlite")("a read while another caller's transaction is open on %s", (driver) => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase(driver, { entities: coreEntities });
