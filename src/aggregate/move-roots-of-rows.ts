@@ -18,8 +18,8 @@ const ROUNDS = 3;
  * `callerReadsAfter`: false when the transaction is the library's own, which reads nothing later
  * (see moveRoots).
  */
-export async function moveRootsOfRows(queryRunner: QueryRunner, metadata: EntityMetadata, primaryKeys: ObjectLiteral[], callerReadsAfter: boolean): Promise<void> {
-  await moveRootsAbove(queryRunner, primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey)), callerReadsAfter, false);
+export async function moveRootsOfRows(queryRunner: QueryRunner, metadata: EntityMetadata, primaryKeys: ObjectLiteral[], callerReadsAfter: boolean): Promise<Map<string, string[]>> {
+  return moveRootsAbove(queryRunner, primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey)), callerReadsAfter, false);
 }
 
 /**
@@ -27,21 +27,25 @@ export async function moveRootsOfRows(queryRunner: QueryRunner, metadata: Entity
  * about to be inserted are those of the parents its values name, moved before the INSERT.
  * `rowsMustExist`: the given rows are parents to write under (a missing one is StaleDataError);
  * otherwise they are the rows about to be written, whose own statement reports them gone.
+ * Returns the keys of the roots above each given row (by the row's key), as last read.
  */
-export async function moveRootsAbove(queryRunner: QueryRunner, rows: RowRef[], callerReadsAfter: boolean, rowsMustExist: boolean): Promise<void> {
+export async function moveRootsAbove(queryRunner: QueryRunner, rows: RowRef[], callerReadsAfter: boolean, rowsMustExist: boolean): Promise<Map<string, string[]>> {
   const dataSource = dataSourceOf(queryRunner);
   const graph = aggregateGraphOf(dataSource);
   const moved = new Set<string>();
   // SQLite: a transaction whose reads went stale cannot write, so one read is enough.
   const rounds = isSqliteFamily(dataSource.driver.options.type) ? 1 : ROUNDS;
   const given = new Set(rows.map((row) => row.key));
+  const rootsOfRow = new Map<string, string[]>();
   for (let round = 0; round < rounds; round++) {
     const resolver = new RootResolver(graph, queryRunner, [], round > 0);
     const found = await resolver.rootsOfRows(rows);
+    for (const [row, roots] of found) rootsOfRow.set(row, roots.map((root) => root.key));
     // A row on the way up is gone (removed meanwhile): StaleDataError, not the foreign-key error the write would hit.
     const [gone] = resolver.missingRows().filter((row) => rowsMustExist || !given.has(row.key));
     if (gone) throw rowGoneError(gone);
     const movedNow = await moveNewRootsUnchecked(queryRunner, [...found.values()].flat(), moved, [], callerReadsAfter);
-    if (round > 0 && movedNow === 0) return;
+    if (round > 0 && movedNow === 0) break;
   }
+  return rootsOfRow;
 }
