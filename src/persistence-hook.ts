@@ -24,10 +24,12 @@ import { hasCompletePrimaryKey, occVersionColumn, primaryKeyValues, rowKey } fro
 import { guardBuilderWrite } from "./write-guard";
 import type { AggregatePlan } from "./aggregate/write-plan";
 import type { StaleOperation } from "./errors";
-import { asStaleDataError, ClaimAheadOfRead, claimedVersion } from "./copies/claimed-version";
+import { asStaleDataError, claimedVersion, duplicateCopy, StaleCopy } from "./copies/claimed-version";
 import { expectedVersion } from "./copies/current-copy";
-import { attachReadStampSubscribers } from "./copies/read-stamp-subscriber";
-import { recordUnitWrites } from "./copies/unit-writes";
+import { attachReadStampSubscribers, stampQuietlyHydrated } from "./copies/read-stamp-subscriber";
+import { recordUnitWrites, stampUnitCopies } from "./copies/unit-writes";
+import { mergedInPlace, reloadInPlace } from "./copies/adopted-reads";
+import { preloadFromSnapshots, unverifiedSnapshots, verifyUnchangedSnapshots } from "./copies/preload-from-snapshots";
 
 /** What one unit of work (one SubjectExecutor run) needs to remember between its phases. */
 interface UnitContext {
@@ -37,6 +39,10 @@ interface UnitContext {
   writtenEarly: Set<PersistenceSubject>;
   /** The aggregates the unit's changed members belong to (before and after), once planned. */
   membership?: AggregatePlan["membership"];
+  /** The subjects that write, taken before TypeORM empties their change maps. */
+  writing: PersistenceSubject[];
+  /** When the unit's last statement returned (see recordUnitWrites). */
+  writtenAt?: number;
 }
 
 const units = new WeakMap<PersistenceUnit, UnitContext>();
@@ -83,6 +89,22 @@ export const persistenceHook: PersistenceHook = {
     return runWriteUnit(dataSource, work);
   },
 
+  preload(call) {
+    preloadFromSnapshots(call);
+  },
+
+  reloaded(entity, original) {
+    return reloadInPlace(entity, original);
+  },
+
+  hydratedQuietly(metadata, entities, queryRunner) {
+    stampQuietlyHydrated(metadata, entities, queryRunner);
+  },
+
+  merged(metadata, target, sources) {
+    mergedInPlace(metadata, target, sources);
+  },
+
   persist(call, original) {
     const work = () => runPersistCall(call, original);
     return call.queryRunner ? work() : runWriteUnit(call.dataSource, work);
@@ -94,26 +116,26 @@ export const persistenceHook: PersistenceHook = {
   },
 
   mustRun(unit) {
-    return hasUnchangedMemberRoots(unit);
+    return hasUnchangedMemberRoots(unit) || unverifiedSnapshots(unit).length > 0;
   },
 
   async execute(unit, original) {
     // Normally done by initialize(); here too for entity files loaded while that build was running.
     this.metadataBuilt(dataSourceOf(unit.queryRunner));
-    const context: UnitContext = { inserted: new Set(), undos: [], writtenEarly: new Set() };
+    // Which subjects write, taken now: TypeORM empties their change maps as it writes them.
+    const context: UnitContext = { inserted: new Set(), undos: [], writtenEarly: new Set(), writing: unit.allSubjects.filter(writes) };
     units.set(unit, context);
     const queryRunner = unit.queryRunner;
-    // Which subjects write, taken now: TypeORM empties their change maps as it writes them.
-    const writing = unit.allSubjects.filter(writes);
     try {
       validateBeforeWriting(unit, context);
+      await verifyUnchangedSnapshots(unit);
       await secureAtomicity(unit);
       await original();
     } catch (error) {
       for (const undo of context.undos.reverse()) undo();
-      throw error instanceof ClaimAheadOfRead ? await asStaleDataError(error, queryRunner) : error;
+      throw error instanceof StaleCopy ? await asStaleDataError(error, queryRunner) : error;
     }
-    recordUnitWrites(unit, writing, context.membership, context.undos);
+    stampUnitCopies(unit, context.writtenAt ?? recordUnitWrites(unit, context.writing, context.membership), context.undos);
     const depth = transactionDepthOf(queryRunner);
     // Outside a transaction each unit stands alone; inside one, undo on rollback.
     if (depth === 0) transactionStateOf(queryRunner).committed(0);
@@ -215,13 +237,16 @@ export const persistenceHook: PersistenceHook = {
 
   async recover(unit, original) {
     await softRemoveOrRecover(unit, original, "restore");
+    // The last phase: the unit's writes are done, its after-events (which may write or read) are next.
+    const context = contextOf(unit);
+    context.writtenAt = recordUnitWrites(unit, context.writing, context.membership);
   },
 };
 
 function contextOf(unit: PersistenceUnit): UnitContext {
   let context = units.get(unit);
   if (!context) {
-    context = { inserted: new Set(), undos: [], writtenEarly: new Set() };
+    context = { inserted: new Set(), undos: [], writtenEarly: new Set(), writing: unit.allSubjects.filter(writes) };
     units.set(unit, context);
   }
   return context;
@@ -233,10 +258,18 @@ function contextOf(unit: PersistenceUnit): UnitContext {
  * proves staleness), and an object carrying a version whose row no longer exists.
  */
 function validateBeforeWriting(unit: PersistenceUnit, context: UnitContext): void {
+  const copies = new Map<string, ObjectLiteral>();
   for (const subject of unit.allSubjects) {
     const versioned = versionedEntity(subject);
     if (!versioned) continue;
     const { column, entity } = versioned;
+    // Two objects of one row in a save that writes: TypeORM writes both (or their members), the second over the first.
+    const row = subject.identifier && rowKey(subject.metadata, subject.identifier);
+    const other = row ? copies.get(row) : undefined;
+    if (other && other !== entity && context.writing.length > 0) {
+      throw duplicateCopy(subject.metadata, column, entity, carriedVersionOf(subject, column, entity, "update"), "update");
+    }
+    if (row) copies.set(row, entity);
     const previous = column.getEntityValue(entity);
     context.undos.push(() => column.setEntityValue(entity, previous));
 

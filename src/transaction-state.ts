@@ -1,5 +1,7 @@
 import type { EntityMetadata, QueryRunner } from "typeorm";
 import { transactionDepthOf } from "./internals/typeorm-internals";
+import { tick } from "./copies/clock";
+import { recordUndoneWrite } from "./copies/undone-writes";
 
 /** Puts back one in-memory value typeorm-occ (or TypeORM on its behalf) changed. */
 export type Undo = () => void;
@@ -105,7 +107,10 @@ class TransactionState {
     this.undos = this.undos.filter((entry) => entry.depth <= depth);
     for (const { value: undo } of undone.reverse()) undo();
     for (const [key, entry] of this.moved) if (entry.depth > depth) this.moved.delete(key);
+    const rolledBackAt = tick();
     for (const [key, list] of this.writes) {
+      // A copy read between such a write and now holds data that was never committed.
+      for (const entry of list) if (entry.depth > depth) recordUndoneWrite(this.token, key, entry.value.seq, rolledBackAt);
       const kept = list.filter((entry) => entry.depth <= depth);
       if (kept.length > 0) this.writes.set(key, kept);
       else this.writes.delete(key);

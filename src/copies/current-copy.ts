@@ -79,10 +79,12 @@ interface CopyTree {
   rows: Map<string, object[]>;
   byTable: Map<string, object[]>;
   loadedTables: Set<string>;
+  /** Junction tables of many-to-many relations the copy holds: it holds every link, so any change to them is one it misses. */
+  junctionTables: Set<string>;
 }
 
 function copyTree(graph: AggregateGraph, start: { object: ObjectLiteral; metadata: EntityMetadata }[]): CopyTree {
-  const tree: CopyTree = { rows: new Map(), byTable: new Map(), loadedTables: new Set() };
+  const tree: CopyTree = { rows: new Map(), byTable: new Map(), loadedTables: new Set(), junctionTables: new Set() };
   const pending = [...start];
   const seen = new Set<object>();
   while (pending.length > 0) {
@@ -91,6 +93,10 @@ function copyTree(graph: AggregateGraph, start: { object: ObjectLiteral; metadat
     seen.add(object);
     if (hasCompletePrimaryKey(metadata, object)) push(tree.rows, rowKey(metadata, primaryKeyValues(metadata, object)), object);
     push(tree.byTable, metadata.tablePath, object);
+    for (const relation of metadata.manyToManyRelations) {
+      const junction = relation.junctionEntityMetadata ?? relation.inverseRelation?.junctionEntityMetadata;
+      if (junction && relation.getEntityValue(object) !== undefined) tree.junctionTables.add(junction.tablePath);
+    }
     for (const relation of graph.memberRelations(metadata)) {
       if (relation.isLazy && !Object.prototype.hasOwnProperty.call(object, relation.propertyName)) continue;
       const value: unknown = relation.getEntityValue(object);
@@ -117,6 +123,7 @@ function push(map: Map<string, object[]>, key: string, object: object): void {
  */
 function treeMisses(tree: CopyTree, write: Extract<RowWrite, { kind: "member" }>, sees: (object: object, seq: number) => boolean): boolean {
   const { key, metadata } = write.member;
+  if (tree.junctionTables.has(metadata.tablePath)) return true;
   const held = key ? (tree.rows.get(key) ?? []) : (tree.byTable.get(metadata.tablePath) ?? []);
   if (write.change === "insert") return tree.loadedTables.has(metadata.tablePath) && (key === undefined || held.length === 0);
   return held.some((object) => !sees(object, write.seq));

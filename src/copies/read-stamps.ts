@@ -1,5 +1,6 @@
 import type { QueryRunner } from "typeorm";
 import { transactionStateOf, type Undo } from "../transaction-state";
+import { tick } from "./clock";
 
 /**
  * What one copy of a row was read (or last written) as: the version its data was read at, when
@@ -14,17 +15,12 @@ export interface ReadStamp {
   version: number | undefined;
   /** The transaction the copy was read in (its token), or undefined when read outside one. */
   transaction: object | undefined;
+  /** The row was written again after this copy's own write, at the same version (a subscriber inside the save): the copy is behind it. */
+  overtaken?: boolean;
 }
 
 /** Kept per object in a WeakMap: a copy the application drops takes its stamp with it. */
 const stamps = new WeakMap<object, ReadStamp>();
-let clock = 0;
-
-/** The next tick of the clock that orders reads and writes. */
-export function tick(): number {
-  clock += 1;
-  return clock;
-}
 
 export function readStampOf(object: object): ReadStamp | undefined {
   return stamps.get(object);
@@ -35,10 +31,10 @@ export function transactionTokenOf(queryRunner: QueryRunner | undefined): object
   return queryRunner?.isTransactionActive ? transactionStateOf(queryRunner).token : undefined;
 }
 
-/** The object now holds the row as read (or written) through `queryRunner` at `version`. */
-export function stampRead(object: object, version: number | undefined, queryRunner: QueryRunner | undefined): Undo {
+/** The object now holds the row as read (or written) through `queryRunner` at `version`, as of `seq` (now by default). */
+export function stampRead(object: object, version: number | undefined, queryRunner: QueryRunner | undefined, seq = tick(), overtaken = false): Undo {
   const previous = stamps.get(object);
-  stamps.set(object, { seq: tick(), version, transaction: transactionTokenOf(queryRunner) });
+  stamps.set(object, { seq, version, transaction: transactionTokenOf(queryRunner), ...(overtaken ? { overtaken } : {}) });
   return () => (previous ? stamps.set(object, previous) : stamps.delete(object));
 }
 
@@ -54,4 +50,10 @@ export function moveStampedVersion(object: object, version: number): Undo | unde
   return () => {
     stamp.version = previous;
   };
+}
+
+/** The target now holds what the source was read as (refreshed in place from it). */
+export function adoptStamp(target: object, source: object): void {
+  const stamp = stamps.get(source);
+  if (stamp) stamps.set(target, { ...stamp });
 }

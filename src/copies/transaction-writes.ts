@@ -2,7 +2,7 @@ import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import { transactionDepthOf } from "../internals/typeorm-internals";
 import { transactionStateOf } from "../transaction-state";
 import { rowKey } from "../versioned-metadata";
-import { tick } from "./read-stamps";
+import { tick } from "./clock";
 
 /**
  * Records, in the transaction open on `queryRunner`, writes that copies read before them do not
