@@ -29,7 +29,7 @@ import { expectedVersion } from "./copies/current-copy";
 import { attachReadStampSubscribers, stampQuietlyHydrated } from "./copies/read-stamp-subscriber";
 import { recordUnitWrites, stampUnitCopies } from "./copies/unit-writes";
 import { mergedInPlace, reloadInPlace } from "./copies/adopted-reads";
-import { preloadFromSnapshots, unverifiedSnapshots, verifyUnchangedSnapshots } from "./copies/preload-from-snapshots";
+import { preloadFromSnapshots, preloadedFromSnapshot, unverifiedSnapshots, verifyUnchangedSnapshots } from "./copies/preload-from-snapshots";
 
 /** What one unit of work (one SubjectExecutor run) needs to remember between its phases. */
 interface UnitContext {
@@ -128,7 +128,6 @@ export const persistenceHook: PersistenceHook = {
     const queryRunner = unit.queryRunner;
     try {
       validateBeforeWriting(unit, context);
-      await verifyUnchangedSnapshots(unit);
       await secureAtomicity(unit);
       await original();
     } catch (error) {
@@ -152,6 +151,7 @@ export const persistenceHook: PersistenceHook = {
       const plan = await planAggregateWrites(unit);
       context.membership = plan.membership;
       await verifyUnchangedRoots(unit, plan.unchanged);
+      await verifyUnchangedSnapshots(unit, new Set([...plan.roots, ...plan.unchanged].map((root) => root.ref.key)));
       await writeRootsFirst(unit, plan.roots, context);
       await confirmRoots(unit, plan, context.undos);
       await original();
@@ -300,7 +300,8 @@ function validateBeforeWriting(unit: PersistenceUnit, context: UnitContext): voi
     const carried = carriedVersionOf(subject, column, entity, operation);
     const loaded = subject.databaseEntity && column.getEntityValue(subject.databaseEntity);
     const expected = expectedVersionOf(unit, subject, column, entity, operation, carried);
-    if (isVersionNumber(loaded) && loaded !== expected) {
+    // A snapshot is what the copy was read as: only a row TypeORM loaded says the copy is outdated.
+    if (isVersionNumber(loaded) && loaded !== expected && !preloadedFromSnapshot(subject)) {
       throw staleErrorFromVersion(
         { metadata: subject.metadata, versionColumn: column, identifier: subject.identifier ?? primaryKeyValues(subject.metadata, entity), expectedVersion: carried, operation, entity },
         loaded,

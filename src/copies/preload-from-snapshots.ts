@@ -1,4 +1,6 @@
-import type { ObjectLiteral } from "typeorm";
+import type { EntityMetadata, ObjectLiteral } from "typeorm";
+import { aggregateGraphOf } from "../aggregate/aggregate-graph";
+import { rootLoadedWith } from "../aggregate/loaded-with";
 import { hasWriteListeners, listensToWrites } from "../call-atomicity";
 import { dataSourceOf, type PersistenceSubject, type PersistenceUnit, type PreloadCall } from "../internals/typeorm-internals";
 import { currentPersistCall } from "../persist-call";
@@ -23,7 +25,7 @@ export function preloadFromSnapshots(call: PreloadCall): void {
   if (call.operation !== "save" && call.operation !== "remove") return;
   let all = call.subjects.length > 0;
   for (const subject of call.subjects) {
-    const snapshot = usableSnapshot(subject);
+    const snapshot = usableSnapshot(subject, call.operation);
     if (!snapshot) {
       all = false;
       continue;
@@ -35,33 +37,64 @@ export function preloadFromSnapshots(call: PreloadCall): void {
   const persist = currentPersistCall();
   if (!all || call.subjects.length !== 1 || !persist || persist.chunked) return;
   const [{ metadata }] = call.subjects;
+  const graph = aggregateGraphOf(dataSourceOf(call.queryRunner));
+  if (graph.isRoot(metadata) || graph.isMember(metadata)) return; // roots move beside members: more than one statement
   if (dataSourceOf(call.queryRunner).subscribers.some(listensToWrites) || hasWriteListeners(metadata)) return;
   persist.dropOwnTransaction();
 }
 
-function usableSnapshot(subject: PersistenceSubject): ObjectLiteral | undefined {
+function usableSnapshot(subject: PersistenceSubject, operation: "save" | "remove"): ObjectLiteral | undefined {
   const { entity, metadata } = subject;
   if (!entity || !subject.identifier || subject.databaseEntity || !snapshotsCopiesOf(metadata)) return undefined;
   const snapshot = snapshotOf(entity);
-  const version: unknown = occVersionColumn(metadata)!.getEntityValue(entity);
-  if (!snapshot || !isVersionNumber(version) || readStampOf(entity)?.version !== version) return undefined;
-  // Relations set on the copy would need their ids as loaded; the key must still be the one read.
-  if (metadata.relations.some((relation) => relation.getEntityValue(entity) !== undefined)) return undefined;
+  if (!snapshot || !carriesItsRead(metadata, entity)) return undefined;
+  // Every relation the copy holds must have been held when read (its keys then are what TypeORM would load).
+  if (metadata.relations.some((relation) => relation.getEntityValue(entity) !== undefined && relation.getEntityValue(snapshot) === undefined)) return undefined;
+  // A removal reads every many-to-many link (to delete it): the copy must have held them all.
+  if (operation === "remove" && metadata.manyToManyRelations.some((relation) => relation.getEntityValue(snapshot) === undefined)) return undefined;
   if (rowKey(metadata, entity) !== rowKey(metadata, snapshot)) return undefined;
   return snapshot;
 }
 
-/** Subjects pre-loaded from a snapshot that the unit does not write: their version is still compared. */
-export function unverifiedSnapshots(unit: PersistenceUnit): PersistenceSubject[] {
-  return unit.allSubjects.filter((subject) => fromSnapshot.has(subject) && !(subject.mustBeUpdated || subject.mustBeRemoved));
+/**
+ * The check the write makes is against the version the copy was read at: its own for a versioned
+ * row; for a member without one, its root's, read with it (the root moves with every change inside).
+ */
+function carriesItsRead(metadata: EntityMetadata, entity: ObjectLiteral): boolean {
+  const column = occVersionColumn(metadata);
+  if (column) {
+    const version: unknown = column.getEntityValue(entity);
+    return isVersionNumber(version) && readStampOf(entity)?.version === version;
+  }
+  const loaded = rootLoadedWith(entity);
+  if (!loaded || !readStampOf(entity)) return false;
+  const rootVersion: unknown = occVersionColumn(loaded.metadata)?.getEntityValue(loaded.root);
+  return isVersionNumber(rootVersion) && readStampOf(loaded.root)?.version === rootVersion;
+}
+
+/** The subject's loaded row is its copy's snapshot: it says nothing the copy does not. */
+export function preloadedFromSnapshot(subject: PersistenceSubject): boolean {
+  return fromSnapshot.has(subject);
+}
+
+/** Versioned subjects pre-loaded from a snapshot that the unit does not write: their version is still compared. */
+export function unverifiedSnapshots(unit: PersistenceUnit, checkedElsewhere: ReadonlySet<string> = new Set()): PersistenceSubject[] {
+  return unit.allSubjects.filter(
+    (subject) =>
+      fromSnapshot.has(subject) &&
+      occVersionColumn(subject.metadata) !== undefined &&
+      !(subject.mustBeUpdated || subject.mustBeRemoved) &&
+      !checkedElsewhere.has(rowKey(subject.metadata, subject.identifier!)),
+  );
 }
 
 /**
  * A copy handed back unchanged writes nothing, so no statement checks it: one SELECT of the
  * versions (what TypeORM's pre-load would have read) still refuses a stale copy, as before.
+ * `checkedElsewhere`: rows the unit checks anyway (aggregate roots moved or compared for their members).
  */
-export async function verifyUnchangedSnapshots(unit: PersistenceUnit): Promise<void> {
-  for (const subject of unverifiedSnapshots(unit)) {
+export async function verifyUnchangedSnapshots(unit: PersistenceUnit, checkedElsewhere: ReadonlySet<string>): Promise<void> {
+  for (const subject of unverifiedSnapshots(unit, checkedElsewhere)) {
     const { metadata } = subject;
     const column = occVersionColumn(metadata)!;
     const carried = column.getEntityValue(subject.entity!) as number;

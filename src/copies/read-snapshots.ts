@@ -4,25 +4,30 @@ import { dataSourceOf } from "../internals/typeorm-internals";
 import { occVersionColumn } from "../versioned-metadata";
 
 /**
- * The column values a copy was read (or last written) with, for the entities whose checked save
- * needs no other read: a versioned row outside every aggregate. When the copy still carries the
- * version it was read at, `WHERE version = :v` proves the row holds exactly these values, so they
- * stand in for TypeORM's pre-load SELECT (what changed is the copy against them). Kept in a WeakMap:
- * a copy the application drops takes its snapshot with it.
+ * The column values a copy was read (or last written) with, and the keys of the related rows it
+ * held (as TypeORM's pre-load loads them: `{ id }` maps), for the rows whose checked save needs no
+ * other read: versioned rows, and the roots and members of aggregates. When the copy still carries
+ * the version it was read at — its own, or for a member its root's — the checked write proves the row
+ * (the whole aggregate) still holds exactly these values, so they stand in for TypeORM's pre-load
+ * SELECT (what changed is the copy against them). Kept in a WeakMap: a copy the application drops
+ * takes its snapshot with it.
  */
 const snapshots = new WeakMap<object, ObjectLiteral>();
 const eligible = new WeakMap<EntityMetadata, boolean>();
 
-/** Whether copies of this entity are snapshotted: versioned by us, in no aggregate, no tree, no inheritance. */
+/**
+ * Whether copies of this entity are snapshotted: versioned by us or inside an aggregate (not a
+ * junction table); no tree, no inheritance, no lazy relation, relations by primary key only.
+ */
 export function snapshotsCopiesOf(metadata: EntityMetadata): boolean {
   let known = eligible.get(metadata);
   if (known === undefined) {
     const graph = aggregateGraphOf(dataSourceOf(metadata));
     known =
-      occVersionColumn(metadata) !== undefined &&
-      !graph.isRoot(metadata) &&
-      !graph.isMember(metadata) &&
+      (occVersionColumn(metadata) !== undefined || graph.isMember(metadata)) &&
+      !graph.junctionOwner(metadata) &&
       !metadata.treeType &&
+      metadata.relations.every((relation) => !relation.isLazy && relation.joinColumns.every((column) => column.referencedColumn?.isPrimary !== false)) &&
       metadata.inheritancePattern === undefined &&
       metadata.parentEntityMetadata === undefined &&
       metadata.childEntityMetadatas.length === 0;
@@ -51,7 +56,22 @@ function copyOfColumns(metadata: EntityMetadata, entity: ObjectLiteral): ObjectL
     const value: unknown = column.getEntityValue(entity);
     if (value !== undefined) column.setEntityValue(snapshot, copyOf(value));
   }
+  // Related rows as keys, the shape TypeORM's pre-load gives them; a relation not held is left out.
+  for (const relation of metadata.relations) {
+    const value: unknown = relation.getEntityValue(entity);
+    if (value === undefined) continue;
+    const keys = (Array.isArray(value) ? value : [value]).map((related) => keyOf(relation.inverseEntityMetadata, related));
+    if (keys.some((key) => key === undefined)) continue;
+    relation.setEntityValue(snapshot, Array.isArray(value) ? keys : keys[0]);
+  }
   return snapshot;
+}
+
+/** `{ id }` of a related row (null for none); undefined when it has no complete key yet. */
+function keyOf(metadata: EntityMetadata, related: unknown): ObjectLiteral | null | undefined {
+  if (related === null) return null;
+  if (!related || typeof related !== "object") return undefined;
+  return metadata.getEntityIdMap(related as ObjectLiteral);
 }
 
 export function snapshotOf(entity: object): ObjectLiteral | undefined {

@@ -61,7 +61,7 @@ describe.each(enabledDrivers({ mariadb: true }))("a StaleDataError caught inside
     const theirs = await invoices.findOneOrFail({ where: { id }, relations: { lines: true } });
     theirs.lines[0].amount = 2;
     await invoices.save(theirs);
-    mine.version = theirs.version; // the root is current: only the line is stale
+    invoices.merge(mine, await invoices.findOneByOrFail({ id })); // the root read again: only the line is stale
     mine.lines[0].amount = 3;
     await db.dataSource.transaction(async (manager) => {
       await expect(manager.save(mine)).rejects.toMatchObject({ name: "StaleDataError", entityName: "InvoiceLine" });
