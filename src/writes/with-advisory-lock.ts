@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager, EntityMetadata, QueryRunner } from "typeorm";
 import { LockTimeoutError, TypeOrmCompatibilityError } from "../errors";
 import { runLibraryWrite } from "../library-write-context";
+import { readFromPrimary } from "../replication/primary-reads";
 import { advisoryLockId, lockNameOf, mysqlLockName, type AdvisoryLockKey } from "./advisory-key";
 import { describe, refused } from "./input-checks";
 import { acquireWithin, lockDialectOf, lockWaitOf, takeSqliteWriteLock, type LockWait, type LockWaitOptions } from "./lock-dialect";
@@ -37,9 +38,11 @@ export type WithAdvisoryLockOptions = LockWaitOptions;
 export async function withAdvisoryLock<T>(
   dataSource: DataSource,
   key: AdvisoryLockKey,
-  fn: (manager: EntityManager) => Promise<T>,
+  callback: (manager: EntityManager) => Promise<T>,
   options?: WithAdvisoryLockOptions,
 ): Promise<T> {
+  // Reads inside, also through global repositories, go to the primary: a replica may not show the previous holder's writes.
+  const fn = typeof callback === "function" ? (manager: EntityManager) => readFromPrimary(() => callback(manager)) : callback;
   const id = advisoryLockId(key);
   const lockName = lockNameOf(key);
   const wait = lockWaitOf(lockName, OPERATION, options);
