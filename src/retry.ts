@@ -9,7 +9,7 @@ type IsolationLevel = NonNullable<Parameters<QueryRunner["startTransaction"]>[0]
 export interface OptimisticRetryOptions {
   /**
    * How long to keep trying, in ms: no new attempt starts once this much time has passed since the
-   * first one started (an attempt already running is not cut short). Defaults to 2000. A time
+   * first one started (an attempt already running is not cut short). Defaults to 5000. A time
    * budget rather than a count, because how many attempts a hot row needs grows with the number of
    * writers, while how long a caller can wait does not.
    */
@@ -130,14 +130,14 @@ function mysqlError(error: unknown, code: string, errno: number): boolean {
 }
 
 /** Defaults of {@link OptimisticRetryOptions}; see README, "Retrying", for how they were chosen. */
-const DEFAULT_TIME_BUDGET_MS = 2000;
+const DEFAULT_TIME_BUDGET_MS = 5000;
 const DEFAULT_BASE_DELAY_MS = 2;
 const DEFAULT_MAX_DELAY_MS = 50;
 
 /**
  * Runs a load-change-save unit and, when it loses a race ({@link isRetryableConflict}), runs
  * it again from the start after a jittered backoff: `fn` must load fresh state on every attempt.
- * Attempts are started until the time budget (`timeBudgetMs`, 2 s by default) is spent, or
+ * Attempts are started until the time budget (`timeBudgetMs`, 5 s by default) is spent, or
  * `retries` runs after the first, when given. Other errors are rethrown at once; when the
  * attempts run out, the last conflict is rethrown.
  *
