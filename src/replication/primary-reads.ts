@@ -29,6 +29,19 @@ export function readFromPrimary<T>(work: () => Promise<T>): Promise<T> {
   return primaryScope.run(true, work);
 }
 
+/**
+ * {@link readFromPrimary} for work that is not a promise (a framework's `next()`, an observable's
+ * subscription): everything it starts, synchronously or later, reads from the primary.
+ */
+export function withPrimaryReads<T>(work: () => T): T {
+  return primaryScope.run(true, work);
+}
+
+/** The HTTP methods that change state, whose requests read from the primary under the HTTP and Nest helpers. */
+export function isWriteMethod(method: string | undefined): boolean {
+  return !["GET", "HEAD", "OPTIONS"].includes((method ?? "GET").toUpperCase());
+}
+
 /** True inside {@link readFromPrimary}. */
 export function readsFromPrimary(): boolean {
   return primaryScope.getStore() === true;
