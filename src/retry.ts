@@ -20,9 +20,9 @@ export interface OptimisticRetryOptions {
   dataSource?: DataSource;
   /** Isolation level of those transactions. Defaults to the database's default. */
   isolationLevel?: IsolationLevel;
-  /** First backoff ceiling in ms; doubles per attempt, with full jitter. Defaults to 2. */
+  /** First backoff ceiling in ms; doubles per attempt, with full jitter. Defaults to 5. */
   baseDelayMs?: number;
-  /** Largest backoff in ms. Defaults to 50. */
+  /** Largest backoff in ms. Defaults to 250. */
   maxDelayMs?: number;
   /**
    * Which errors are conflicts worth retrying. Defaults to {@link isRetryableConflict}: a
@@ -131,8 +131,8 @@ function mysqlError(error: unknown, code: string, errno: number): boolean {
 
 /** Defaults of {@link OptimisticRetryOptions}; see README, "Retrying", for how they were chosen. */
 const DEFAULT_TIME_BUDGET_MS = 5000;
-const DEFAULT_BASE_DELAY_MS = 2;
-const DEFAULT_MAX_DELAY_MS = 50;
+const DEFAULT_BASE_DELAY_MS = 5;
+const DEFAULT_MAX_DELAY_MS = 250;
 
 /**
  * Runs a load-change-save unit and, when it loses a race ({@link isRetryableConflict}), runs
