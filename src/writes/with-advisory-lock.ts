@@ -38,15 +38,16 @@ export type WithAdvisoryLockOptions = LockWaitOptions;
 export async function withAdvisoryLock<T>(
   dataSource: DataSource,
   key: AdvisoryLockKey,
-  callback: (manager: EntityManager) => Promise<T>,
+  fn: (manager: EntityManager) => Promise<T>,
   options?: WithAdvisoryLockOptions,
 ): Promise<T> {
-  // Reads inside, also through global repositories, go to the primary: a replica may not show the previous holder's writes.
-  const fn = typeof callback === "function" ? (manager: EntityManager) => readFromPrimary(() => callback(manager)) : callback;
   const id = advisoryLockId(key);
   const lockName = lockNameOf(key);
   const wait = lockWaitOf(lockName, OPERATION, options);
   if (typeof fn !== "function") throw refused(lockName, OPERATION, `fn must be a function, got ${describe(fn)}`);
+  // Reads inside, also through global repositories, go to the primary: a replica may not show the previous holder's writes.
+  const callback = fn;
+  fn = (manager) => readFromPrimary(() => callback(manager));
   const dialect = lockDialectOf(dataSource, lockName, OPERATION);
   if (dialect === "mysql") return withMysqlLock(dataSource, id, lockName, wait, fn);
   const table = dialect === "sqlite" ? anyTable(dataSource, lockName) : undefined;
