@@ -32,6 +32,7 @@ export default async function globalSetup(): Promise<void> {
 async function startReplicas(): Promise<void> {
   if (process.env.OCC_REPLICAS === "off") {
     process.env.OCC_REPLICAS_SKIPPED = "OCC_REPLICAS=off";
+    console.log("\n[typeorm-occ] replica and PgBouncer tests will be skipped: OCC_REPLICAS=off");
     return;
   }
   const { startReplicaCluster } = await importModule(require.resolve("./replica-cluster.mjs"));
