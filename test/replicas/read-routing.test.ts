@@ -34,6 +34,8 @@ describeWithReplicas("reads on a replicated DataSource", () => {
   it("outside typeorm-occ's scopes a read goes where TypeORM sends it: a replica", async () => {
     expect(await readsReplica(db.dataSource)).toBe(true);
     expect(await db.dataSource.transaction((manager) => manager.query("SELECT pg_is_in_recovery() AS replica"))).toEqual([{ replica: false }]);
+    // README says so: inside a transaction of your own, only its manager reads the primary.
+    expect(await db.dataSource.transaction(() => readsReplica(db.dataSource))).toBe(true);
   });
 
   it("readFromPrimary sends them to the primary, across awaits, timers and parallel reads; its end restores TypeORM's routing", async () => {
