@@ -16,6 +16,7 @@ import { bulkRemove } from "./scenarios/bulk-remove";
 import { calculatedUpdates } from "./scenarios/calculated-update";
 import { contendedCounter } from "./scenarios/contended-counter";
 import { memory } from "./scenarios/memory";
+import { replicas } from "./scenarios/replicas";
 import { singleSave } from "./scenarios/single-save";
 import { statementsPerOperation } from "./scenarios/statements";
 import { versionedUpdates } from "./scenarios/versioned-update";
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     sections.push(...(await calculatedUpdates(databases, config, attempt)));
     sections.push(...(await versionedUpdates(databases, mariadb, config, attempt)));
     for (const db of [...databases, ...(mariadb ? [mariadb] : [])]) sections.push(await attempt(`8. Bulk remove — ${db.driver}`, () => bulkRemove(db, config)));
+    sections.push(await attempt("9. Replicas — PostgreSQL primary + streaming replica", () => replicas(config)));
   } finally {
     for (const db of databases) await db.close();
     await mariadb?.close();

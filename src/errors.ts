@@ -72,8 +72,13 @@ export class StaleDataError extends OccError implements StaleDataDetails {
   private static describe(d: StaleDataDetails): string {
     const found = d.actualVersion === null ? "row no longer exists" : `found ${d.actualVersion}`;
     const expected = d.expectedVersion === null ? "expected the row to exist" : `expected version ${d.expectedVersion}`;
+    // Versions only grow while a row lives: a lower one on the primary means it is not the row the version came from.
+    const lower =
+      d.actualVersion !== null && d.expectedVersion !== null && d.actualVersion < d.expectedVersion
+        ? `; the row holds a lower version than expected: it was deleted and inserted again, or version ${d.expectedVersion} never came from this row`
+        : "";
     const why = d.reason ? `: ${d.reason}` : "";
-    return `${d.entityName}#${formatPrimaryKey(d.primaryKey)} is stale: ${expected}, ${found} (${d.operation})${why}`;
+    return `${d.entityName}#${formatPrimaryKey(d.primaryKey)} is stale: ${expected}, ${found} (${d.operation})${lower}${why}`;
   }
 }
 

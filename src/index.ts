@@ -27,6 +27,7 @@ export {
   type ConditionNotMetDetails,
 } from "./errors";
 export { parseVersion, isVersionNumber } from "./version-value";
+export { readFromPrimary } from "./replication/primary-reads";
 export { uncheckedMemberWrite } from "./unchecked-member-write";
 export {
   withOptimisticRetry,

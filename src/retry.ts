@@ -1,12 +1,20 @@
 import type { DataSource, EntityManager, QueryRunner } from "typeorm";
 import { isStaleDataError } from "./errors";
+import { readFromPrimary } from "./replication/primary-reads";
 
 // TypeORM's root does not export IsolationLevel, and a deep type import breaks consumers whose
 // moduleResolution reads `exports` (typeorm's has no types condition): derive it from public API.
 type IsolationLevel = NonNullable<Parameters<QueryRunner["startTransaction"]>[0]>;
 
 export interface OptimisticRetryOptions {
-  /** How many times to run `fn` again after a conflict. Defaults to 3 (so at most 4 attempts). */
+  /**
+   * How long to keep trying, in ms: no new attempt starts once this much time has passed since the
+   * first one started (an attempt already running is not cut short). Defaults to 5000. A time
+   * budget rather than a count, because how many attempts a hot row needs grows with the number of
+   * writers, while how long a caller can wait does not.
+   */
+  timeBudgetMs?: number;
+  /** At most this many runs of `fn` after the first, within the time budget. Defaults to no limit but the budget. */
   retries?: number;
   /** When given, every attempt runs in a fresh `dataSource.transaction(...)` and `fn` receives its manager. */
   dataSource?: DataSource;
@@ -121,10 +129,21 @@ function mysqlError(error: unknown, code: string, errno: number): boolean {
   return driverField(error, "code") === code || driverField(error, "errno") === errno;
 }
 
+/** Defaults of {@link OptimisticRetryOptions}; see README, "Retrying", for how they were chosen. */
+const DEFAULT_TIME_BUDGET_MS = 5000;
+const DEFAULT_BASE_DELAY_MS = 5;
+const DEFAULT_MAX_DELAY_MS = 250;
+
 /**
  * Runs a load-change-save unit and, when it loses a race ({@link isRetryableConflict}), runs
- * it again from the start: `fn` must load fresh state on every attempt. Other errors are rethrown
- * at once; after the last retry the last conflict is rethrown.
+ * it again from the start after a jittered backoff: `fn` must load fresh state on every attempt.
+ * Attempts are started until the time budget (`timeBudgetMs`, 5 s by default) is spent, or
+ * `retries` runs after the first, when given. Other errors are rethrown at once; when the
+ * attempts run out, the last conflict is rethrown.
+ *
+ * Every attempt reads from the primary of a replicated DataSource, however `fn` reads: through
+ * the attempt's manager, a global repository or a query builder (see {@link readFromPrimary}),
+ * so a retry never reloads the row it lost on from a replica that has not seen the winner.
  *
  * @example
  * await withOptimisticRetry(async (manager) => {
@@ -142,23 +161,32 @@ export async function withOptimisticRetry<T>(
   fn: ((manager: EntityManager, attempt: number) => Promise<T>) | ((attempt: number) => Promise<T>),
   options: OptimisticRetryOptions = {},
 ): Promise<T> {
-  const retries = options.retries ?? 3;
-  if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a non-negative integer, got ${retries}`);
+  const retries = options.retries ?? Number.POSITIVE_INFINITY;
+  if (retries !== Number.POSITIVE_INFINITY && (!Number.isInteger(retries) || retries < 0)) {
+    throw new RangeError(`retries must be a non-negative integer, got ${retries}`);
+  }
+  const budget = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
+  if (typeof budget !== "number" || !(budget >= 0)) throw new RangeError(`timeBudgetMs must be a number ≥ 0, got ${budget}`);
   const retryOn = options.retryOn ?? isRetryableConflict;
-  const base = options.baseDelayMs ?? 5;
-  const max = options.maxDelayMs ?? 250;
+  const base = options.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
+  const max = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
   const { dataSource, isolationLevel } = options;
+  const started = Date.now();
 
   for (let attempt = 0; ; attempt++) {
     try {
-      if (!dataSource) return await (fn as (attempt: number) => Promise<T>)(attempt);
-      const work = (manager: EntityManager) => (fn as (manager: EntityManager, attempt: number) => Promise<T>)(manager, attempt);
-      return await (isolationLevel ? dataSource.transaction(isolationLevel, work) : dataSource.transaction(work));
+      return await readFromPrimary(() => {
+        if (!dataSource) return (fn as (attempt: number) => Promise<T>)(attempt);
+        const work = (manager: EntityManager) => (fn as (manager: EntityManager, attempt: number) => Promise<T>)(manager, attempt);
+        return isolationLevel ? dataSource.transaction(isolationLevel, work) : dataSource.transaction(work);
+      });
     } catch (error) {
       if (attempt >= retries || !retryOn(error)) throw error;
+      // Full jitter: contenders spread out instead of colliding again in lockstep.
+      const delay = Math.random() * Math.min(max, base * 2 ** Math.min(attempt, 30));
+      if (Date.now() - started + delay >= budget) throw error;
       options.onRetry?.(error, attempt + 1);
-      const ceiling = Math.min(max, base * 2 ** attempt);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 }

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { DataSource } from "typeorm";
-import { etagFor, occErrorHandler, parseIfMatch, problemDetails, sendProblem } from "typeorm-occ/http";
+import { etagFor, occErrorHandler, parseIfMatch, primaryReadsForWrites, problemDetails, sendProblem } from "typeorm-occ/http";
 import { appErrorHandler, lastResortHandler } from "./app-error-handler";
 import { OrderCommands, type OrderCommandsOptions } from "./order-commands";
 import { parseOrderInput, parsePatch } from "./order-input";
@@ -27,6 +27,8 @@ export function createApp(dataSource: DataSource, options: OrderCommandsOptions 
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false); // ETags come from the order's version, never from hashing the body
+  // With read replicas, requests that change an order read it from the primary; GETs may read a replica.
+  app.use(primaryReadsForWrites());
 
   const requireJson = (req: Request, res: Response, next: NextFunction) => {
     if (req.is("application/json")) return next();

@@ -11,6 +11,7 @@ export { PreconditionRequiredError } from "./precondition-required-error";
 export { PreconditionHeaderError } from "./precondition-header-error";
 export { problemDetails, PROBLEM_CONTENT_TYPE, type ProblemDetails, type ProblemDetailsInit } from "./problem-details";
 export { staleDataProblem, type StaleDataProblemOptions } from "./stale-data-problem";
+export { primaryReadsForWrites, type PrimaryReadsRequest } from "./primary-reads-for-writes";
 export { occProblemFor, type OccProblemOptions } from "./occ-problem-for";
 export { sendProblem, type ProblemResponse } from "./send-problem";
 export {

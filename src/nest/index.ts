@@ -9,4 +9,5 @@
  */
 export { OccExceptionFilter } from "./occ-exception.filter";
 export { OccModule } from "./occ.module";
+export { OccPrimaryReadsInterceptor } from "./occ-primary-reads.interceptor";
 export type { OccNestOptions } from "./occ-nest-options";

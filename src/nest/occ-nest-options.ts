@@ -1,3 +1,5 @@
+import type { OccPrimaryReadsInterceptor } from "./occ-primary-reads.interceptor";
+
 /**
  * Options of {@link OccModule.forRoot} and {@link OccExceptionFilter}.
  *
@@ -8,6 +10,11 @@
 export interface OccNestOptions {
   /** Prefix for problem `type` URIs (`${typeBase}stale-data`, …). Defaults to none: `type` is `"about:blank"`. */
   typeBase?: string;
+  /**
+   * `OccModule.forRoot()` only: register {@link OccPrimaryReadsInterceptor} globally, so requests
+   * other than GET, HEAD and OPTIONS read from the primary of a replicated DataSource. Defaults to true.
+   */
+  primaryReadsForWrites?: boolean;
 }
 
 /** The DI token {@link OccModule.forRoot} provides its options under; the filter reads it when present. */

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager, EntityMetadata, QueryRunner } from "typeorm";
 import { LockTimeoutError, TypeOrmCompatibilityError } from "../errors";
 import { runLibraryWrite } from "../library-write-context";
+import { readFromPrimary } from "../replication/primary-reads";
 import { advisoryLockId, lockNameOf, mysqlLockName, type AdvisoryLockKey } from "./advisory-key";
 import { describe, refused } from "./input-checks";
 import { acquireWithin, lockDialectOf, lockWaitOf, takeSqliteWriteLock, type LockWait, type LockWaitOptions } from "./lock-dialect";
@@ -44,6 +45,9 @@ export async function withAdvisoryLock<T>(
   const lockName = lockNameOf(key);
   const wait = lockWaitOf(lockName, OPERATION, options);
   if (typeof fn !== "function") throw refused(lockName, OPERATION, `fn must be a function, got ${describe(fn)}`);
+  // Reads inside, also through global repositories, go to the primary: a replica may not show the previous holder's writes.
+  const callback = fn;
+  fn = (manager) => readFromPrimary(() => callback(manager));
   const dialect = lockDialectOf(dataSource, lockName, OPERATION);
   if (dialect === "mysql") return withMysqlLock(dataSource, id, lockName, wait, fn);
   const table = dialect === "sqlite" ? anyTable(dataSource, lockName) : undefined;

@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { InvalidVersionError, MissingVersionError } from "typeorm-occ";
 import { PreconditionHeaderError, PreconditionRequiredError, occProblemFor } from "typeorm-occ/http";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
+import { createReplicatedDatabase, describeWithReplicas, type ReplicatedDatabase } from "../support/replicas";
 import { enabledDrivers } from "../support/drivers";
 import { NestDoc } from "./support/nest-doc.entity";
 import { REGISTRATIONS, TYPE_BASE } from "./support/registrations";
@@ -23,11 +24,12 @@ interface Started {
   failures: Record<string, string>;
 }
 
-async function startApps(db: TestDatabase): Promise<Started> {
+async function startApps(db: TestDatabase | ReplicatedDatabase): Promise<Started> {
   const options = db.dataSource.options as { type: string; url?: string; database?: string };
+  const env = "primaryUrl" in db ? { NEST_DB: db.primaryUrl, NEST_DB_REPLICA: db.replicaUrl } : { NEST_DB: options.url ?? String(options.database) };
   const child = spawn(process.execPath, ["dist/test/nest/support/nest-app.js"], {
     cwd: process.cwd(),
-    env: { ...process.env, NEST_DB_TYPE: options.type, NEST_DB: options.url ?? String(options.database) },
+    env: { ...process.env, NEST_DB_TYPE: options.type, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const started = once(child.stdout!, "data").then(([line]) => JSON.parse(String(line)) as Omit<Started, "child">);
@@ -145,5 +147,48 @@ describe.each(enabledDrivers({ mariadb: true }))("OccExceptionFilter in real Nes
       expect(notFound.status).toBe(404);
       expect(await notFound.json()).toEqual({ statusCode: 404, message: "no such doc", error: "Not Found" });
     });
+  });
+});
+
+/**
+ * On a replicated DataSource (the replica 1 s behind), OccModule.forRoot's interceptor makes a
+ * request that changes state read from the primary: a PUT right after the POST that created the
+ * row loads it (a replica would not have it yet), while GET requests still read a replica.
+ */
+describeWithReplicas("OccModule.forRoot on a replicated DataSource", () => {
+  let db: ReplicatedDatabase;
+  let child: ChildProcess | undefined;
+  let ports: Record<string, number>;
+  beforeAll(async () => {
+    db = await createReplicatedDatabase([NestDoc]);
+    ({ child, ports } = await startApps(db));
+  }, 60_000);
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    }
+    await db?.close();
+  });
+  const send = (registration: string, method: string, path: string, body?: unknown, ifMatch?: string) =>
+    fetch(`http://127.0.0.1:${ports[registration]}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...(ifMatch === undefined ? {} : { "if-match": ifMatch }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  it("requests that change state read from the primary, GET requests from a replica; other registrations leave TypeORM's routing", async () => {
+    expect(await (await send("OccModule.forRoot", "POST", "/docs/read-from")).json()).toEqual({ replica: false });
+    expect(await (await send("OccModule.forRoot", "GET", "/docs/read-from")).json()).toEqual({ replica: true });
+    expect(await (await send("APP_FILTER", "POST", "/docs/read-from")).json()).toEqual({ replica: true });
+  });
+
+  it("a PUT with If-Match right after the POST that created the row loads it from the primary and saves", async () => {
+    for (let round = 0; round < 5; round++) {
+      const created = (await (await send("OccModule.forRoot", "POST", "/docs", { title: "first" })).json()) as NestDoc;
+      const updated = await send("OccModule.forRoot", "PUT", `/docs/${created.id}`, { title: "second" }, '"1"');
+      expect(updated.status).toBe(200);
+      expect(await updated.json()).toMatchObject({ etag: '"2"' });
+    }
   });
 });

@@ -150,6 +150,44 @@ describe.each(enabledDrivers({ mariadb: true }))("withOptimisticRetry on %s", (d
     expect(await counters().findOneByOrFail({ id })).toMatchObject({ value: 30, version: 4 });
   });
 
+  it("by default keeps retrying real conflicts past any fixed count, until the time budget is spent", async () => {
+    const { id } = await newCounter();
+    const interrupted = 8; // more than the former default of 3 retries
+    const started = Date.now();
+    const attempts = await withOptimisticRetry(async (attempt) => {
+      const counter = await counters().findOneByOrFail({ id });
+      if (attempt < interrupted) await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: counter.value + 10 });
+      counter.value += 1;
+      await counters().save(counter);
+      return attempt;
+    });
+    expect(attempts).toBe(interrupted);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await counters().findOneByOrFail({ id })).toMatchObject({ value: interrupted * 10 + 1 });
+
+    // A budget of 300 ms: no attempt starts after it, and the last conflict is rethrown.
+    const began: number[] = [];
+    const start = Date.now();
+    const error = await withOptimisticRetry(
+      async () => {
+        began.push(Date.now() - start);
+        const counter = await counters().findOneByOrFail({ id });
+        await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: counter.value + 10 });
+        counter.value += 1;
+        await counters().save(counter);
+      },
+      { timeBudgetMs: 300 },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StaleDataError);
+    expect(began.length).toBeGreaterThan(1);
+    expect(Math.max(...began)).toBeLessThan(300);
+  });
+
+  it("refuses a budget that is not a number ≥ 0 and a retries count that is not a whole number", async () => {
+    await expect(withOptimisticRetry(async () => 1, { timeBudgetMs: -1 })).rejects.toThrow(RangeError);
+    await expect(withOptimisticRetry(async () => 1, { retries: 1.5 })).rejects.toThrow(RangeError);
+  });
+
   it("runs every attempt in a fresh transaction with { dataSource }", async () => {
     const { id } = await newCounter();
     const retried: unknown[] = [];

@@ -26,7 +26,7 @@ export class EmbeddedPostgresError extends Error {
   }
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -49,7 +49,7 @@ async function packagedBinaries() {
 }
 
 /** As root: the uid/gid of the "postgres" OS user PostgreSQL runs as, created if missing. */
-function postgresOsUser() {
+export function postgresOsUser() {
   const ids = () => ({
     uid: Number(execFileSync("id", ["-u", USER], { encoding: "utf8" })),
     gid: Number(execFileSync("id", ["-g", USER], { encoding: "utf8" })),
@@ -67,7 +67,7 @@ function postgresOsUser() {
 }
 
 /** Runs a binary to the end; rejects with its output (or the spawn error, e.g. EACCES) instead of crashing. */
-function run(file, args, options) {
+export function run(file, args, options) {
   return new Promise((resolve, reject) => {
     let output = "";
     const child = spawn(file, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
@@ -84,7 +84,7 @@ function run(file, args, options) {
  * The binaries as the server's OS user can run them: in place when it can reach them, otherwise
  * copied (with their lib/ and share/, found relative to bin/) into `dir`, which it can enter.
  */
-async function reachableBinaries(dir, owner, given) {
+export async function reachableBinaries(dir, owner, given) {
   const binaries = given ?? (await packagedBinaries());
   try {
     await run(binaries.initdb, ["--version"], owner);
@@ -104,7 +104,7 @@ async function reachableBinaries(dir, owner, given) {
 }
 
 /** Resolves once the server accepts connections; rejects if it exits first or takes too long. */
-async function waitUntilReady(server, url, log) {
+export async function waitUntilReady(server, url, log) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (server.exitCode !== null || server.signalCode !== null || server.spawnError) {
@@ -124,7 +124,7 @@ async function waitUntilReady(server, url, log) {
   }
 }
 
-function stopped(child) {
+export function stopped(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null || child.spawnError) resolve();
     else child.once("exit", () => resolve());

@@ -1,4 +1,8 @@
 export default async function globalTeardown(): Promise<void> {
-  const server = (globalThis as Record<string, unknown>).__typeormOccPostgres as { stop(): Promise<void> } | undefined;
-  if (server) await server.stop();
+  const globals = globalThis as Record<string, unknown>;
+  for (const name of ["__typeormOccReplicas", "__typeormOccPostgres"]) {
+    const server = globals[name] as { stop(): Promise<void> } | undefined;
+    if (server) await server.stop();
+    delete globals[name];
+  }
 }

@@ -6,7 +6,8 @@
  * `{"ports": {"<way>": N, …}, "failures": {"<way>": "error", …}}` once every app listens on 127.0.0.1
  * or failed to start.
  *
- * Env: NEST_DB_TYPE ("postgres" | "mariadb" | "better-sqlite3"), NEST_DB (URL or SQLite file).
+ * Env: NEST_DB_TYPE ("postgres" | "mariadb" | "better-sqlite3"), NEST_DB (URL or SQLite file);
+ * NEST_DB_REPLICA (PostgreSQL): a replica's URL, for `replication: { master: NEST_DB, slaves: [it] }`.
  */
 import "reflect-metadata";
 import {
@@ -79,6 +80,21 @@ function docsController(decorate: ClassDecorator = () => undefined): Type<unknow
       return this.dataSource.getRepository(NestDoc).save({ id, title: String(body.title) });
     }
 
+    /** Which server a read through the DataSource reaches (PostgreSQL): a replica answers true. */
+    @Get("read-from")
+    readFromOnGet(): Promise<unknown> {
+      return this.readFrom();
+    }
+
+    @Post("read-from")
+    readFromOnPost(): Promise<unknown> {
+      return this.readFrom();
+    }
+
+    private readFrom(): Promise<unknown> {
+      return this.dataSource.createQueryBuilder().select("pg_is_in_recovery()", "replica").from("pg_database", "d").limit(1).getRawOne();
+    }
+
     /** A programming error of the library's: must stay a 500, as Nest answers any unknown error. */
     @Get("programming-error")
     programmingError(): never {
@@ -115,7 +131,11 @@ function appModule(registration: Registration, dataSource: DataSource): Type<unk
 async function main(): Promise<void> {
   const type = process.env.NEST_DB_TYPE ?? "better-sqlite3";
   const options = (
-    type === "better-sqlite3" ? { type, database: process.env.NEST_DB, enableWAL: true, timeout: 10000 } : { type, url: process.env.NEST_DB }
+    type === "better-sqlite3"
+      ? { type, database: process.env.NEST_DB, enableWAL: true, timeout: 10000 }
+      : process.env.NEST_DB_REPLICA
+        ? { type, replication: { master: { url: process.env.NEST_DB }, slaves: [{ url: process.env.NEST_DB_REPLICA }] } }
+        : { type, url: process.env.NEST_DB }
   ) as DataSourceOptions;
   const dataSource = await new DataSource({ ...options, entities: [NestDoc] } as DataSourceOptions).initialize();
 
