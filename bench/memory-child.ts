@@ -1,7 +1,8 @@
 /**
- * Child process of scenario 5: saves `count` entities in batches (insert, then change and save
- * again) into a fresh SQLite file and prints its peak RSS as JSON. One process per variant, so
- * peaks don't mix. The plain variant never loads typeorm-occ: it is TypeORM alone.
+ * Child process of scenario 5: inserts `count` rows into a fresh SQLite file (save(), in batches),
+ * loads them all back with find() — copies TypeORM loaded, so typeorm-occ keeps its per-copy state for
+ * each — changes one column of each and save()s them in batches, then prints its peak RSS as JSON.
+ * One process per variant, so peaks don't mix. The plain variant never loads typeorm-occ: it is TypeORM alone.
  *
  * Usage: node dist/bench/memory-child.js <plain|occ> <count> <batch>
  */
@@ -29,11 +30,12 @@ async function main(): Promise<void> {
   try {
     const repository = dataSource.getRepository<{ id: number; name: string; counter: number; version: number }>(entity);
     for (let done = 0; done < count; done += batch) {
-      const rows = Array.from({ length: Math.min(batch, count - done) }, (_, index) => repository.create({ name: `n${done + index}`, counter: 0 }));
-      await repository.save(rows);
-      for (const row of rows) row.counter++;
-      await repository.save(rows);
+      await repository.save(Array.from({ length: Math.min(batch, count - done) }, (_, index) => repository.create({ name: `n${done + index}`, counter: 0 })));
     }
+    const loaded = await repository.find();
+    if (loaded.length !== count) throw new Error(`find() returned ${loaded.length} rows, expected ${count}`);
+    for (const row of loaded) row.counter++;
+    for (let done = 0; done < count; done += batch) await repository.save(loaded.slice(done, done + batch));
   } finally {
     await dataSource.destroy();
     rmSync(dir, { recursive: true, force: true });

@@ -7,17 +7,18 @@ import { ratio, summarize } from "../stats";
 import { verbs } from "../statement-counter";
 import { createLoadedOrder, orderModels } from "./orders";
 
-const updates = (statements: string[]) => statements.filter((sql) => /^\s*UPDATE\b/i.test(sql)).length;
+/** Issue 16: with this many loaded lines, one changed, save(root) sends no more statements than plain TypeORM. */
+const TARGET_LINES = 10;
 
 /**
- * Scenario 3: a loaded root with N lines, one line changed, save(root). typeorm-occ must bump the
- * root with exactly one extra UPDATE, whatever N.
+ * Scenario 3: a loaded root with N lines, one line changed, save(root): time and statements,
+ * plain TypeORM vs typeorm-occ (which also bumps the root's version).
  */
 export async function aggregateSave(db: BenchDatabase, config: BenchConfig): Promise<Section> {
   const manager = db.dataSource.manager;
   const rows: string[][] = [];
-  const extras: string[] = [];
-  let allOneExtraUpdate = true;
+  const sequences: string[] = [];
+  let target: Target | undefined;
 
   for (const lines of config.aggregate.lineCounts) {
     progress(`aggregate save on ${db.driver}, root + ${lines} lines`);
@@ -35,38 +36,25 @@ export async function aggregateSave(db: BenchDatabase, config: BenchConfig): Pro
     const samples = await interleave(contenders, { rounds: config.aggregate.rounds, opsPerSample: config.aggregate.opsPerSample(lines) });
     const [plainTime, occTime] = contenders.map((contender) => summarize(samples.get(contender.name)!));
 
-    const extraStatements = occSql.length - plainSql.length;
-    const extraUpdates = updates(occSql) - updates(plainSql);
-    const exact = extraStatements === 1 && extraUpdates === 1;
-    allOneExtraUpdate &&= exact;
-    extras.push(`N=${lines}: +${extraStatements} statement(s), +${extraUpdates} UPDATE(s)`);
-    rows.push([
-      String(lines),
-      micros(plainTime),
-      micros(occTime),
-      times(ratio(occTime, plainTime)),
-      `${plainSql.length} / ${occSql.length}`,
-      `${exact ? "" : "**"}+${extraStatements} (${extraUpdates} UPDATE)${exact ? "" : "**"}`,
-    ]);
-    if (lines === config.aggregate.lineCounts[0]) {
-      extras.push(`plain sends ${verbs(plainSql)}; typeorm-occ sends ${verbs(occSql)}`);
+    rows.push([String(lines), micros(plainTime), micros(occTime), times(ratio(occTime, plainTime)), `${plainSql.length} / ${occSql.length}`]);
+    sequences.push(`N=${lines}: plain TypeORM sends ${verbs(plainSql)}; typeorm-occ sends ${verbs(occSql)}`);
+    if (lines === TARGET_LINES) {
+      const met = occSql.length <= plainSql.length;
+      target = {
+        name: `Aggregate save on ${db.driver} (root + ${lines} loaded lines, one changed): no more statements than plain TypeORM`,
+        met,
+        detail: `typeorm-occ ${occSql.length} (${verbs(occSql)}) vs plain ${plainSql.length} (${verbs(plainSql)})`,
+        whyAndFix: met ? undefined : "the aggregate path still sends statements a plain save does not (see the sequences in scenario 3 and the note in bench/README.md).",
+      };
     }
   }
 
   const body = [
     `${config.aggregate.rounds} interleaved rounds; time per save(root), median (p25–p75). Plain = same tables with TypeORM's @VersionColumn and no @AggregateRoot.`,
     "",
-    table(["Lines (N)", "plain TypeORM", "typeorm-occ", "occ / plain", "Statements plain / occ", "Extra"], rows),
+    table(["Lines (N)", "plain TypeORM", "typeorm-occ", "occ / plain", "Statements plain / occ"], rows),
     "",
-    extras.map((line) => `- ${line}`).join("\n"),
+    sequences.map((line) => `- ${line}`).join("\n"),
   ].join("\n");
-  const target: Target = {
-    name: `Aggregate save on ${db.driver}: exactly one extra UPDATE when only children change, whatever N`,
-    met: allOneExtraUpdate,
-    detail: extras.filter((line) => line.startsWith("N=")).join("; "),
-    whyAndFix: allOneExtraUpdate
-      ? undefined
-      : "the root's version is not bumped by exactly one UPDATE when only a line changes; @AggregateRoot's root bump (src/persistence-hook.ts rootsToBump/bumpRoot) must issue one version-checked UPDATE of the root per save.",
-  };
-  return { title: `3. Aggregate save, one line changed — ${db.version}`, body, targets: [target] };
+  return { title: `3. Aggregate save, one line changed — ${db.version}`, body, targets: target ? [target] : [] };
 }

@@ -88,5 +88,5 @@ export async function bulkRemove(db: BenchDatabase, config: BenchConfig): Promis
       ? undefined
       : "the version-checked DELETE (src/versioned-writes.ts checkedDelete) costs more than TypeORM's `id IN (…)`: look at the statement shape the database plans slowly, and at the statements per chunk.",
   };
-  return { title: `8. Bulk remove of ${rows} rows — ${db.version}`, body, targets: [target] };
+  return { title: `7. Bulk remove of ${rows} rows — ${db.version}`, body, targets: [target] };
 }

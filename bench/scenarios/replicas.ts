@@ -66,7 +66,7 @@ async function total(primary: Client, shape: Shape): Promise<number> {
 }
 
 /**
- * Scenario 9 (PostgreSQL primary + streaming replica): 8 workers for a fixed time on one hot row,
+ * Scenario 8 (PostgreSQL primary + streaming replica): 8 workers for a fixed time on one hot row,
  * one row each, and one aggregate (a line each through the order), with withOptimisticRetry's
  * defaults. Reads go to the primary alone, or through a replicated DataSource whose replica lags by
  * 0, 200 ms and 1 s. Two ways to read in the attempt: its manager (README's idiom) and the global
@@ -171,7 +171,7 @@ export async function replicas(config: BenchConfig): Promise<Section> {
         name: `Replicas (${method.name}, ${mode.name}): ≥ 0.8× primary-only throughput in every shape`,
         met: worst >= 0.8,
         detail: SHAPES.map((shape, n) => `${shape} ${times(ratios[n])}`).join(", "),
-        whyAndFix: worst >= 0.8 ? undefined : "see bench/README.md, scenario 9: on a 2-core machine shared with the replica, run-to-run noise of short cells is about ±20 %; rerun, or lengthen the cells.",
+        whyAndFix: worst >= 0.8 ? undefined : "see bench/README.md, scenario 8: on a 2-core machine shared with the replica, run-to-run noise of short cells is about ±20 %; rerun, or lengthen the cells.",
       });
     }
   }
