@@ -1,5 +1,5 @@
 import { dataSourceOf } from "../internals/typeorm-internals";
-import type { EntityManager, EntityMetadata, FindOptionsWhere, ObjectLiteral, Repository } from "typeorm";
+import type { EntityManager, EntityMetadata, FindOptionsWhere, ObjectLiteral, QueryRunner, Repository } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { ConditionNotMetError } from "../errors";
 import { CalculatedChange } from "./calculated-change";
@@ -15,6 +15,7 @@ import {
   refused,
 } from "./input-checks";
 import { matchedRows, runLibraryStatements } from "./library-statements";
+import { sendConditionalUpdate } from "./conditional-statement";
 import { rowExists } from "./row-exists";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
 import { moveRootsOfRows } from "../aggregate/move-roots-of-rows";
@@ -102,6 +103,11 @@ export async function updateIf<T extends ObjectLiteral>(
       rowExists: affected > 0 ? true : await rowExists(runner, metadata, where),
     });
   const update = async (runner: EntityManager, onlyRows?: ObjectLiteral[]): Promise<UpdateIfResult> => {
+    const fast = onlyRows ? undefined : await withQueryRunner(runner, (queryRunner) => sendConditionalUpdate(queryRunner, metadata, where, values, parameters));
+    if (fast !== undefined) {
+      if (expectedRows === undefined ? fast > 0 : fast === expectedRows) return { affected: fast };
+      throw await notMet(runner, fast);
+    }
     let affected = 0;
     // Limited to given rows: in chunks, within every database's bound-parameter limit (they share one transaction).
     for (let start = 0; start < (onlyRows?.length ?? 1); start += ROWS_PER_STATEMENT) {
@@ -138,6 +144,17 @@ export async function updateIf<T extends ObjectLiteral>(
   return runLibraryStatements(manager, () =>
     member ? manager.transaction(updateMembers) : expectedRows === undefined ? update(manager) : manager.transaction((runner) => update(runner)),
   );
+}
+
+/** Runs `work` on the manager's query runner, or on one of its own (released after). */
+async function withQueryRunner<R>(manager: EntityManager, work: (queryRunner: QueryRunner) => Promise<R>): Promise<R> {
+  if (manager.queryRunner) return work(manager.queryRunner);
+  const queryRunner = dataSourceOf(manager).createQueryRunner();
+  try {
+    return await work(queryRunner);
+  } finally {
+    await queryRunner.release();
+  }
 }
 
 /** The primary keys of the rows `where` matches now (soft-deleted ones too, as an UPDATE would). */
