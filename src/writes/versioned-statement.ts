@@ -8,14 +8,27 @@ import { checkedUpdate, type CheckedUpdate } from "../versioned-writes";
 /** Column types whose values TypeORM wraps in SQL functions (GeoJSON): left to its update builder. */
 const SPATIAL = new Set(["geometry", "geography", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"]);
 
-/** Statement texts per entity and change shape (the columns set, and the SQL of raw function values). */
+/**
+ * The most statement texts kept per entity. A shape holds the SQL of raw function values, so
+ * `() => \`stock - ${n}\`` makes a new shape per call: beyond this many, the least recently used
+ * text is dropped (and built again when that shape comes back).
+ */
+export const STATEMENTS_PER_ENTITY = 64;
+
+/** Statement texts per entity and change shape (the columns set, and the SQL of raw function values), least recently used first. */
 const templates = new WeakMap<EntityMetadata, Map<string, string>>();
+
+/** How many statement texts are kept for an entity now (for tests and diagnostics). */
+export function cachedStatementCount(metadata: EntityMetadata): number {
+  return templates.get(metadata)?.size ?? 0;
+}
 
 /**
  * updateVersioned's `UPDATE … SET …, version = :next WHERE <pk> AND version = :expected`. TypeORM's
  * update builder rebuilds the SQL text on every call, which costs more client time than the
  * statement itself; for the common shape — columns of the entity's own table set to values or raw
- * SQL functions — the text is built once per entity and shape, and each call binds its values through
+ * SQL functions — the text is built once per entity and shape (at most STATEMENTS_PER_ENTITY kept per
+ * entity), and each call binds its values through
  * the driver's own preparation (`preparePersistentValue`: transformers, dates, JSON), as the builder
  * does, and adds `updateDate = CURRENT_TIMESTAMP` as it does. Any other shape (relations, spatial
  * columns, a key with a transformer) goes through the builder (checkedUpdate). Zero rows: StaleDataError.
@@ -46,8 +59,9 @@ export async function sendVersionedUpdate(queryRunner: QueryRunner, update: Chec
   let template = byShape.get(key);
   if (template === undefined) {
     template = buildTemplate(queryRunner, metadata, versionColumn, set, values);
-    byShape.set(key, template);
-  }
+    if (byShape.size >= STATEMENTS_PER_ENTITY) byShape.delete(byShape.keys().next().value!);
+  } else byShape.delete(key); // set again below: now the most recently used
+  byShape.set(key, template);
   const [sql, bound] = escapeQueryWithParameters(dataSource, template, parameters);
   const result: { affected?: unknown } = await queryRunner.query(sql, bound, true);
   if (typeof result.affected !== "number") {
