@@ -9,7 +9,7 @@ import { assertStorableVersion } from "../version-range";
 import { checkedDelete } from "../versioned-writes";
 import { sendVersionedUpdate } from "./versioned-statement";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
-import { assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
+import { assertKeyValue, assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 
@@ -135,6 +135,7 @@ function versionedTarget(metadata: EntityMetadata, operation: string, key: unkno
   for (const column of metadata.primaryColumns) {
     const value: unknown = column.getEntityValue(key);
     if (value === undefined || value === null) throw refused(metadata.name, operation, `the key has no ${column.propertyPath} (the whole primary key names the row)`);
+    assertKeyValue(metadata, operation, column, value, `the key's ${column.propertyPath}`);
     column.setEntityValue(primaryKey, value);
   }
   const given: unknown = versionColumn.getEntityValue(key);
