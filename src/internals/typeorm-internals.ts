@@ -36,6 +36,7 @@ import {
 } from "typeorm";
 import { TypeOrmCompatibilityError } from "../errors";
 import { metadataOfTablePath } from "./table-target";
+import { runInTransactionScope } from "./transaction-scope";
 import { assertVerifiedTypeOrm } from "./typeorm-version";
 
 /** The parts of TypeORM's internal `Subject` that typeorm-occ reads or drives. */
@@ -210,8 +211,15 @@ export function installPersistenceHook(hook: PersistenceHook): void {
   const managerPrototype = EntityManager.prototype as unknown as Prototype;
   const transaction = managerPrototype.transaction as AsyncMethod;
   managerPrototype.transaction = sameArity(transaction, function (this: EntityManager, ...args: unknown[]) {
-    if (this.queryRunner) return transaction.apply(this, args);
-    return hook.writeUnit(dataSourceOf(this), () => transaction.apply(this, args));
+    const dataSource = dataSourceOf(this);
+    // The callback runs marked as inside this transaction (see ./transaction-scope.ts).
+    const marked = args.map((arg) =>
+      typeof arg === "function"
+        ? (manager: EntityManager) => (manager?.queryRunner ? runInTransactionScope(dataSource, manager.queryRunner, () => arg(manager)) : arg(manager))
+        : arg,
+    );
+    if (this.queryRunner) return transaction.apply(this, marked);
+    return hook.writeUnit(dataSource, () => transaction.apply(this, marked));
   });
   // clear() sends the query runner's clearTable (TRUNCATE) itself, without a query builder.
   const clear = managerPrototype.clear as AsyncMethod;
