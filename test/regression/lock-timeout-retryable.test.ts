@@ -48,14 +48,15 @@ eachDriver(undefined, { mariadb: true })("LockTimeoutError under withOptimisticR
     let ran = 0;
     const result = await withOptimisticRetry(
       () => withAdvisoryLock(db.dataSource, "job:nightly", async () => ++ran, { nowait: true }),
-      { retries: 3, onRetry: (error) => {
+      // The holder is told to let go at the first retry; its COMMIT may still be under way at the next attempt.
+      { retries: 20, baseDelayMs: 20, onRetry: (error) => {
         errors.push(error);
         void release();
       } },
     );
     await release();
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(LockTimeoutError);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    errors.forEach((error) => expect(error).toBeInstanceOf(LockTimeoutError));
     expect(result).toBe(1);
     expect(ran).toBe(1);
   });
@@ -77,13 +78,14 @@ eachDriver(undefined, { mariadb: true })("LockTimeoutError under withOptimisticR
         const locked = await lockAggregate(manager, Account, account.id, { nowait: true });
         return locked!.balance;
       },
-      { dataSource: db.dataSource, retries: 3, onRetry: (error) => {
+      { dataSource: db.dataSource, retries: 20, baseDelayMs: 20, onRetry: (error) => {
         errors.push(error);
         release();
       } },
     );
     await held;
-    expect(errors.map((error) => (error as Error).name)).toEqual(["LockTimeoutError"]);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    errors.forEach((error) => expect(error).toBeInstanceOf(LockTimeoutError));
     expect(balance).toBe(1);
   });
 });
