@@ -53,8 +53,18 @@ export async function secureAtomicity(unit: PersistenceUnit): Promise<void> {
 const WRITE_EVENTS = ["Insert", "Update", "Remove", "SoftRemove", "Recover"].flatMap((event) => [`before${event}`, `after${event}`]);
 
 /** A subscriber that may write (or throw after our write) during a save: its statements belong to the save. */
-function listensToWrites(subscriber: object): boolean {
+export function listensToWrites(subscriber: object): boolean {
   return WRITE_EVENTS.some((event) => typeof (subscriber as Record<string, unknown>)[event] === "function");
+}
+
+/** Entity listeners of any write event (before or after): they run inside the save. */
+export function hasWriteListeners(metadata: EntityMetadata): boolean {
+  return (
+    hasAfterListeners(metadata) ||
+    [metadata.beforeInsertListeners, metadata.beforeUpdateListeners, metadata.beforeRemoveListeners, metadata.beforeSoftRemoveListeners, metadata.beforeRecoverListeners].some(
+      (listeners) => listeners.length > 0,
+    )
+  );
 }
 
 function hasAfterListeners(metadata: EntityMetadata): boolean {

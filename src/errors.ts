@@ -25,6 +25,13 @@ export interface StaleDataDetails {
   actualVersion: number | null;
   operation: StaleOperation;
   entity: object | undefined;
+  /**
+   * The version the copy's data was read at, when the copy claimed a newer one (an `If-Match`
+   * newer than the read, a copy from a lagging replica or a cache): found before anything was sent.
+   */
+  readVersion?: number;
+  /** Why the copy is stale when the database alone would not have said so (see README "Guarantees"). */
+  reason?: string;
 }
 
 /**
@@ -47,6 +54,8 @@ export class StaleDataError extends OccError implements StaleDataDetails {
   readonly actualVersion: number | null;
   readonly operation: StaleOperation;
   readonly entity: object | undefined;
+  readonly readVersion: number | undefined;
+  readonly reason: string | undefined;
 
   constructor(details: StaleDataDetails) {
     super(StaleDataError.describe(details));
@@ -56,12 +65,15 @@ export class StaleDataError extends OccError implements StaleDataDetails {
     this.actualVersion = details.actualVersion;
     this.operation = details.operation;
     this.entity = details.entity;
+    this.readVersion = details.readVersion;
+    this.reason = details.reason;
   }
 
   private static describe(d: StaleDataDetails): string {
     const found = d.actualVersion === null ? "row no longer exists" : `found ${d.actualVersion}`;
     const expected = d.expectedVersion === null ? "expected the row to exist" : `expected version ${d.expectedVersion}`;
-    return `${d.entityName}#${formatPrimaryKey(d.primaryKey)} is stale: ${expected}, ${found} (${d.operation})`;
+    const why = d.reason ? `: ${d.reason}` : "";
+    return `${d.entityName}#${formatPrimaryKey(d.primaryKey)} is stale: ${expected}, ${found} (${d.operation})${why}`;
   }
 }
 

@@ -14,11 +14,14 @@ import { sharedQueryRunnerOf } from "./shared-connection-gate";
 export type TransactionMode = "own" | "caller" | "none";
 
 export interface PersistCallState {
-  readonly mode: TransactionMode;
+  /** `own` becomes `none` when the call needs no transaction (see dropOwnTransaction). */
+  mode: TransactionMode;
   /** The save was split into chunks: several units, one outcome. */
   readonly chunked: boolean;
   /** The query runner whose savepoint this call opened, if it opened one. */
   savepoint?: QueryRunner;
+  /** Runs the call without the transaction TypeORM would open for it: one checked statement needs none. */
+  dropOwnTransaction(): void;
 }
 
 const calls = new AsyncLocalStorage<PersistCallState>();
@@ -36,7 +39,15 @@ export function currentPersistCall(): PersistCallState | undefined {
 export async function runPersistCall(call: PersistCall, work: () => Promise<void>): Promise<void> {
   const runner = call.queryRunner ?? sharedQueryRunnerOf(call.dataSource);
   const mode: TransactionMode = runner?.isTransactionActive ? "caller" : call.options?.transaction === false ? "none" : "own";
-  const state: PersistCallState = { mode, chunked: (call.options?.chunk ?? 0) > 0 };
+  const state: PersistCallState = {
+    mode,
+    chunked: (call.options?.chunk ?? 0) > 0,
+    dropOwnTransaction() {
+      if (state.mode !== "own") return;
+      call.dropOwnTransaction();
+      state.mode = "none";
+    },
+  };
   try {
     await calls.run(state, work);
   } catch (error) {

@@ -22,6 +22,14 @@ import { assertStorableVersion } from "./version-range";
 import { checkedDelete, checkedSoftDeleteOrRestore, checkedUpdate } from "./versioned-writes";
 import { hasCompletePrimaryKey, occVersionColumn, primaryKeyValues, rowKey } from "./versioned-metadata";
 import { guardBuilderWrite } from "./write-guard";
+import type { AggregatePlan } from "./aggregate/write-plan";
+import type { StaleOperation } from "./errors";
+import { asStaleDataError, claimedVersion, duplicateCopy, StaleCopy } from "./copies/claimed-version";
+import { expectedVersion } from "./copies/current-copy";
+import { attachReadStampSubscribers, stampQuietlyHydrated } from "./copies/read-stamp-subscriber";
+import { recordUnitWrites, stampUnitCopies } from "./copies/unit-writes";
+import { mergedInPlace, reloadInPlace } from "./copies/adopted-reads";
+import { preloadFromSnapshots, unverifiedSnapshots, verifyUnchangedSnapshots } from "./copies/preload-from-snapshots";
 
 /** What one unit of work (one SubjectExecutor run) needs to remember between its phases. */
 interface UnitContext {
@@ -29,6 +37,12 @@ interface UnitContext {
   undos: Undo[];
   /** Root subjects whose own UPDATE was folded into their first write (before the inserts). */
   writtenEarly: Set<PersistenceSubject>;
+  /** The aggregates the unit's changed members belong to (before and after), once planned. */
+  membership?: AggregatePlan["membership"];
+  /** The subjects that write, taken before TypeORM empties their change maps. */
+  writing: PersistenceSubject[];
+  /** When the unit's last statement returned (see recordUnitWrites). */
+  writtenAt?: number;
 }
 
 const units = new WeakMap<PersistenceUnit, UnitContext>();
@@ -41,18 +55,18 @@ function versionedEntity(subject: PersistenceSubject): { column: ColumnMetadata;
   return column && subject.entity ? { column, entity: subject.entity } : undefined;
 }
 
-function carriedVersionOf(subject: PersistenceSubject, column: ColumnMetadata, entity: ObjectLiteral): number {
+function carriedVersionOf(subject: PersistenceSubject, column: ColumnMetadata, entity: ObjectLiteral, operation: StaleOperation): number {
   const value = column.getEntityValue(entity);
   if (value === undefined || value === null) {
     throw new MissingVersionError(subject.metadata.name, column.propertyPath, primaryKeyValues(subject.metadata, subject.identifier ?? entity));
   }
-  return assertStorableVersion(subject.metadata, column, value);
+  return claimedVersion(subject.metadata, column, entity, value, operation);
 }
 
-/** The version a write of this row checks: what the copy carries, mapped onto this transaction's own move. */
-function expectedVersionOf(unit: PersistenceUnit, subject: PersistenceSubject, column: ColumnMetadata, entity: ObjectLiteral): number {
-  const carried = carriedVersionOf(subject, column, entity);
-  return subject.identifier ? transactionStateOf(unit.queryRunner).currentVersion(rowKey(subject.metadata, subject.identifier), carried) : carried;
+/** The version a write of this row checks: what the copy carries, mapped onto this transaction's own move (see expectedVersion). */
+function expectedVersionOf(unit: PersistenceUnit, subject: PersistenceSubject, column: ColumnMetadata, entity: ObjectLiteral, operation: StaleOperation, carried = carriedVersionOf(subject, column, entity, operation)): number {
+  if (!subject.identifier) return carried;
+  return expectedVersion(unit.queryRunner, { metadata: subject.metadata, versionColumn: column, identifier: subject.identifier, carried, copy: entity, operation });
 }
 
 export const persistenceHook: PersistenceHook = {
@@ -63,6 +77,7 @@ export const persistenceHook: PersistenceHook = {
     aggregateGraphOf(dataSource);
     attachTransactionSubscriber(dataSource);
     attachAggregateLoadSubscribers(dataSource);
+    attachReadStampSubscribers(dataSource);
     prepared.add(dataSource);
   },
 
@@ -72,6 +87,22 @@ export const persistenceHook: PersistenceHook = {
 
   writeUnit(dataSource, work) {
     return runWriteUnit(dataSource, work);
+  },
+
+  preload(call) {
+    preloadFromSnapshots(call);
+  },
+
+  reloaded(entity, original) {
+    return reloadInPlace(entity, original);
+  },
+
+  hydratedQuietly(metadata, entities, queryRunner) {
+    stampQuietlyHydrated(metadata, entities, queryRunner);
+  },
+
+  merged(metadata, target, sources) {
+    mergedInPlace(metadata, target, sources);
   },
 
   persist(call, original) {
@@ -85,23 +116,26 @@ export const persistenceHook: PersistenceHook = {
   },
 
   mustRun(unit) {
-    return hasUnchangedMemberRoots(unit);
+    return hasUnchangedMemberRoots(unit) || unverifiedSnapshots(unit).length > 0;
   },
 
   async execute(unit, original) {
     // Normally done by initialize(); here too for entity files loaded while that build was running.
     this.metadataBuilt(dataSourceOf(unit.queryRunner));
-    const context: UnitContext = { inserted: new Set(), undos: [], writtenEarly: new Set() };
+    // Which subjects write, taken now: TypeORM empties their change maps as it writes them.
+    const context: UnitContext = { inserted: new Set(), undos: [], writtenEarly: new Set(), writing: unit.allSubjects.filter(writes) };
     units.set(unit, context);
-    validateBeforeWriting(unit, context);
-    await secureAtomicity(unit);
+    const queryRunner = unit.queryRunner;
     try {
+      validateBeforeWriting(unit, context);
+      await verifyUnchangedSnapshots(unit);
+      await secureAtomicity(unit);
       await original();
     } catch (error) {
       for (const undo of context.undos.reverse()) undo();
-      throw error;
+      throw error instanceof StaleCopy ? await asStaleDataError(error, queryRunner) : error;
     }
-    const queryRunner = unit.queryRunner;
+    stampUnitCopies(unit, context.writtenAt ?? recordUnitWrites(unit, context.writing, context.membership), context.undos);
     const depth = transactionDepthOf(queryRunner);
     // Outside a transaction each unit stands alone; inside one, undo on rollback.
     if (depth === 0) transactionStateOf(queryRunner).committed(0);
@@ -116,6 +150,7 @@ export const persistenceHook: PersistenceHook = {
     await runLibraryWrite(async () => {
       // Everything is resolved, validated and the roots locked before TypeORM's first INSERT.
       const plan = await planAggregateWrites(unit);
+      context.membership = plan.membership;
       await verifyUnchangedRoots(unit, plan.unchanged);
       await writeRootsFirst(unit, plan.roots, context);
       await confirmRoots(unit, plan, context.undos);
@@ -142,8 +177,7 @@ export const persistenceHook: PersistenceHook = {
         for (const subject of ours) {
           const { column, entity } = versionedEntity(subject)!;
           const key = rowKey(subject.metadata, subject.identifier!);
-          const carried = context.inserted.has(subject) ? INITIAL_VERSION : carriedVersionOf(subject, column, entity);
-          const expected = state.currentVersion(key, carried);
+          const expected = expectedVersionOf(unit, subject, column, entity, "update", context.inserted.has(subject) ? INITIAL_VERSION : undefined);
           const moved = state.movedVersion(key);
           const next = moved?.to !== undefined && expected === moved.to ? expected : expected + 1;
           const generated = await checkedUpdate(queryRunner, {
@@ -186,7 +220,7 @@ export const persistenceHook: PersistenceHook = {
             column,
             ours.map((subject) => ({
               identifier: subject.identifier!,
-              expectedVersion: expectedVersionOf(unit, subject, column, subject.entity!),
+              expectedVersion: expectedVersionOf(unit, subject, column, subject.entity!, "delete"),
               entity: subject.entity,
             })),
           );
@@ -203,13 +237,16 @@ export const persistenceHook: PersistenceHook = {
 
   async recover(unit, original) {
     await softRemoveOrRecover(unit, original, "restore");
+    // The last phase: the unit's writes are done, its after-events (which may write or read) are next.
+    const context = contextOf(unit);
+    context.writtenAt = recordUnitWrites(unit, context.writing, context.membership);
   },
 };
 
 function contextOf(unit: PersistenceUnit): UnitContext {
   let context = units.get(unit);
   if (!context) {
-    context = { inserted: new Set(), undos: [], writtenEarly: new Set() };
+    context = { inserted: new Set(), undos: [], writtenEarly: new Set(), writing: unit.allSubjects.filter(writes) };
     units.set(unit, context);
   }
   return context;
@@ -221,10 +258,18 @@ function contextOf(unit: PersistenceUnit): UnitContext {
  * proves staleness), and an object carrying a version whose row no longer exists.
  */
 function validateBeforeWriting(unit: PersistenceUnit, context: UnitContext): void {
+  const copies = new Map<string, ObjectLiteral>();
   for (const subject of unit.allSubjects) {
     const versioned = versionedEntity(subject);
     if (!versioned) continue;
     const { column, entity } = versioned;
+    // Two objects of one row in a save that writes: TypeORM writes both (or their members), the second over the first.
+    const row = subject.identifier && rowKey(subject.metadata, subject.identifier);
+    const other = row ? copies.get(row) : undefined;
+    if (other && other !== entity && context.writing.length > 0) {
+      throw duplicateCopy(subject.metadata, column, entity, carriedVersionOf(subject, column, entity, "update"), "update");
+    }
+    if (row) copies.set(row, entity);
     const previous = column.getEntityValue(entity);
     context.undos.push(() => column.setEntityValue(entity, previous));
 
@@ -252,10 +297,9 @@ function validateBeforeWriting(unit: PersistenceUnit, context: UnitContext): voi
             ? "update"
             : undefined;
     if (!operation) continue;
-    const carried = carriedVersionOf(subject, column, entity);
+    const carried = carriedVersionOf(subject, column, entity, operation);
     const loaded = subject.databaseEntity && column.getEntityValue(subject.databaseEntity);
-    const key = subject.identifier && rowKey(subject.metadata, subject.identifier);
-    const expected = key ? transactionStateOf(unit.queryRunner).currentVersion(key, carried) : carried;
+    const expected = expectedVersionOf(unit, subject, column, entity, operation, carried);
     if (isVersionNumber(loaded) && loaded !== expected) {
       throw staleErrorFromVersion(
         { metadata: subject.metadata, versionColumn: column, identifier: subject.identifier ?? primaryKeyValues(subject.metadata, entity), expectedVersion: carried, operation, entity },
@@ -276,7 +320,7 @@ async function softRemoveOrRecover(unit: PersistenceUnit, original: () => Promis
       await original();
       for (const subject of ours) {
         const { column, entity } = versionedEntity(subject)!;
-        const expected = expectedVersionOf(unit, subject, column, entity);
+        const expected = expectedVersionOf(unit, subject, column, entity, operation);
         const key = rowKey(subject.metadata, subject.identifier!);
         const movedAlready = state.movedVersion(key)?.to === expected;
         const next = movedAlready ? expected : expected + 1;
@@ -289,6 +333,10 @@ async function softRemoveOrRecover(unit: PersistenceUnit, original: () => Promis
   } finally {
     unit[property] = all;
   }
+}
+
+function writes(subject: PersistenceSubject): boolean {
+  return subject.mustBeInserted || subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered;
 }
 
 function groupByEntity(subjects: PersistenceSubject[]): PersistenceSubject[][] {

@@ -11,6 +11,8 @@ export interface StaleWrite {
   expectedVersion: number | null;
   operation: StaleOperation;
   entity: ObjectLiteral | undefined;
+  readVersion?: number;
+  reason?: string;
 }
 
 /**
@@ -30,6 +32,8 @@ export function staleErrorFromVersion(write: StaleWrite | Omit<StaleWrite, "vers
     actualVersion,
     operation: write.operation,
     entity: write.entity,
+    readVersion: write.readVersion,
+    reason: write.reason,
   });
 }
 

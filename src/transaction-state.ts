@@ -1,5 +1,7 @@
-import type { QueryRunner } from "typeorm";
+import type { EntityMetadata, QueryRunner } from "typeorm";
 import { transactionDepthOf } from "./internals/typeorm-internals";
+import { tick } from "./copies/clock";
+import { recordUndoneWrite } from "./copies/undone-writes";
 
 /** Puts back one in-memory value typeorm-occ (or TypeORM on its behalf) changed. */
 export type Undo = () => void;
@@ -11,6 +13,18 @@ export interface MovedVersion {
   /** The version the row has now, inside this transaction; undefined when not known. */
   to: number | undefined;
 }
+
+/**
+ * A write this transaction made that a copy read before it does not show:
+ * - `row`: the row's own columns (an UPDATE, DELETE, soft removal or recovery of that row);
+ * - `member`: a row inside the row's aggregate (the row is its root) was inserted into it, updated,
+ *   or deleted from it (or moved out of or into it). `member` names that row; `key` is undefined
+ *   when the write does not know which rows it matched.
+ * `seq` orders it against the reads of copies (see copies/read-stamps).
+ */
+export type RowWrite =
+  | { seq: number; kind: "row" }
+  | { seq: number; kind: "member"; change: "insert" | "update" | "delete"; member: { metadata: EntityMetadata; key: string | undefined } };
 
 interface Entry<T> {
   value: T;
@@ -29,6 +43,9 @@ interface Entry<T> {
 class TransactionState {
   private undos: Entry<Undo>[] = [];
   private moved = new Map<string, Entry<MovedVersion>>();
+  private writes = new Map<string, Entry<RowWrite>[]>();
+  /** This transaction, as the copies read inside it name it: a new object for each transaction on the runner. */
+  token: object = {};
 
   movedVersion(key: string): MovedVersion | undefined {
     return this.moved.get(key)?.value;
@@ -55,6 +72,17 @@ class TransactionState {
     known.value.to ??= move.to;
   }
 
+  /** What this transaction wrote to the row (its own columns, or inside its aggregate), oldest first. */
+  writesTo(key: string): RowWrite[] {
+    return (this.writes.get(key) ?? []).map((entry) => entry.value);
+  }
+
+  recordWrite(key: string, write: RowWrite, depth: number): void {
+    const list = this.writes.get(key) ?? [];
+    list.push({ value: write, depth });
+    this.writes.set(key, list);
+  }
+
   recordUndos(undos: Undo[], depth: number): void {
     for (const value of undos) this.undos.push({ value, depth });
   }
@@ -64,10 +92,13 @@ class TransactionState {
     if (depth === 0) {
       this.undos = [];
       this.moved.clear();
+      this.writes.clear();
+      this.token = {};
       return;
     }
     for (const entry of this.undos) if (entry.depth > depth) entry.depth = depth;
     for (const entry of this.moved.values()) if (entry.depth > depth) entry.depth = depth;
+    for (const list of this.writes.values()) for (const entry of list) if (entry.depth > depth) entry.depth = depth;
   }
 
   /** A transaction level rolled back; `depth` is the level now open. Restores versions it changed. */
@@ -76,6 +107,15 @@ class TransactionState {
     this.undos = this.undos.filter((entry) => entry.depth <= depth);
     for (const { value: undo } of undone.reverse()) undo();
     for (const [key, entry] of this.moved) if (entry.depth > depth) this.moved.delete(key);
+    const rolledBackAt = tick();
+    for (const [key, list] of this.writes) {
+      // A copy read between such a write and now holds data that was never committed.
+      for (const entry of list) if (entry.depth > depth) recordUndoneWrite(this.token, key, entry.value.seq, rolledBackAt);
+      const kept = list.filter((entry) => entry.depth <= depth);
+      if (kept.length > 0) this.writes.set(key, kept);
+      else this.writes.delete(key);
+    }
+    if (depth === 0) this.token = {};
   }
 }
 

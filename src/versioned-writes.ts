@@ -43,7 +43,7 @@ export async function checkedUpdate(queryRunner: QueryRunner, update: CheckedUpd
     .createQueryBuilder(queryRunner)
     .update(metadata.target)
     .set(values)
-    .updateEntity(update.reload)
+    .updateEntity(update.reload && readsBack(queryRunner, update))
     .callListeners(false)
     .whereEntity(update.identifier);
   if (update.expectedVersion !== undefined) {
@@ -58,6 +58,16 @@ export async function checkedUpdate(queryRunner: QueryRunner, update: CheckedUpd
     throw await staleDataError(queryRunner, staleWrite(update, update.expectedVersion, "update"));
   }
   return result.generatedMaps[0];
+}
+
+/**
+ * Whether the UPDATE reads values back: free where it returns them (PostgreSQL's RETURNING); elsewhere
+ * a SELECT after it, sent only for what the database computes — update dates, generated columns, a
+ * version moved by `version + 1`. A version the library set is known without reading it.
+ */
+function readsBack(queryRunner: QueryRunner, update: CheckedUpdate): boolean {
+  if (update.nextVersion === "increment" || dataSourceOf(queryRunner).driver.isReturningSqlSupported("update")) return true;
+  return update.metadata.columns.some((column) => column.isUpdateDate || column.asExpression !== undefined);
 }
 
 export interface CheckedRemoval {

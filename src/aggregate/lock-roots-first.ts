@@ -6,6 +6,8 @@ import { isVersionNumber } from "../version-value";
 import { currentPersistCall } from "../persist-call";
 import { readVersions, readsFromSnapshot, staleErrorFromVersion } from "../stale-lookup";
 import { checkedUpdate } from "../versioned-writes";
+import { expectedVersion, type CopyClaim } from "../copies/current-copy";
+import { moveStampedVersion } from "../copies/read-stamps";
 import { occVersionColumn } from "../versioned-metadata";
 import type { RootRef } from "./root-resolver";
 import type { PlannedRoot } from "./write-plan";
@@ -48,7 +50,7 @@ export async function writeRootsFirst(unit: PersistenceUnit, roots: PlannedRoot[
       continue;
     }
     // The root row is written by this unit anyway: its changes go first now, or it is locked for later.
-    const expected = state.currentVersion(ref.key, root.carried);
+    const expected = expectedVersion(queryRunner, claimOf(root, root.carried));
     if (moved && expected === moved.to) continue;
     if (folds) {
       const next = expected + 1;
@@ -66,6 +68,22 @@ export async function writeRootsFirst(unit: PersistenceUnit, roots: PlannedRoot[
 export interface RootToMove {
   ref: RootRef;
   carried: number | undefined;
+  /** The member objects written with the root's check (see CopyClaim.members). */
+  members?: CopyClaim["members"];
+}
+
+/** The claim a root's copy makes for its aggregate: its own object, and the members written under it. */
+function claimOf(root: RootToMove, carried: number): CopyClaim {
+  const { ref } = root;
+  return {
+    metadata: ref.metadata,
+    versionColumn: occVersionColumn(ref.metadata)!,
+    identifier: ref.primaryKey,
+    carried,
+    copy: ref.subject?.entity ?? ref.entity,
+    members: root.members,
+    operation: "update",
+  };
 }
 
 /**
@@ -79,7 +97,8 @@ export interface RootToMove {
 export async function moveRoots(queryRunner: QueryRunner, roots: RootToMove[], undos: Undo[], callerReadsAfter = true): Promise<void> {
   const state = transactionStateOf(queryRunner);
   const depth = transactionDepthOf(queryRunner);
-  for (const { ref, carried } of roots) {
+  for (const root of roots) {
+    const { ref, carried } = root;
     const column = occVersionColumn(ref.metadata)!;
     const moved = state.movedVersion(ref.key);
     const entity = ref.subject?.entity ?? ref.entity;
@@ -96,7 +115,7 @@ export async function moveRoots(queryRunner: QueryRunner, roots: RootToMove[], u
       state.recordMove(ref.key, { from: to - 1, to }, depth);
       continue;
     }
-    const expected = state.currentVersion(ref.key, carried);
+    const expected = expectedVersion(queryRunner, claimOf(root, carried));
     if (moved && expected === moved.to) continue;
     await checkedUpdate(queryRunner, { ...write, expectedVersion: expected, nextVersion: expected + 1, reload: false });
     state.recordMove(ref.key, { from: expected, to: expected + 1 }, depth);
@@ -141,6 +160,8 @@ function moveInMemory(object: ObjectLiteral, column: NonNullable<ReturnType<type
   const previous = column.getEntityValue(object);
   undos.push(() => column.setEntityValue(object, previous));
   column.setEntityValue(object, version);
+  const undoStamp = moveStampedVersion(object, version);
+  if (undoStamp) undos.push(undoStamp);
 }
 
 /**
@@ -149,7 +170,6 @@ function moveInMemory(object: ObjectLiteral, column: NonNullable<ReturnType<type
  * like a versioned row whose pre-loaded version differs.
  */
 export async function verifyUnchangedRoots(unit: PersistenceUnit, roots: PlannedRoot[]): Promise<void> {
-  const state = transactionStateOf(unit.queryRunner);
   const byEntity = new Map<PlannedRoot["ref"]["metadata"], PlannedRoot[]>();
   for (const root of roots) byEntity.set(root.ref.metadata, [...(byEntity.get(root.ref.metadata) ?? []), root]);
   for (const [metadata, group] of byEntity) {
@@ -157,7 +177,7 @@ export async function verifyUnchangedRoots(unit: PersistenceUnit, roots: Planned
     const actual = await readVersions(unit.queryRunner, metadata, column, group.map((root) => root.ref.primaryKey));
     for (const root of group) {
       const found = actual.get(root.ref.key) ?? null;
-      if (found === state.currentVersion(root.ref.key, root.carried!)) continue;
+      if (found === expectedVersion(unit.queryRunner, claimOf(root, root.carried!))) continue;
       throw staleErrorFromVersion(
         { metadata, versionColumn: column, identifier: root.ref.primaryKey, expectedVersion: root.carried!, operation: "update", entity: root.ref.entity },
         found,

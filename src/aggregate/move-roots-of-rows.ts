@@ -24,7 +24,7 @@ export async function moveRootsOfRows(
   primaryKeys: ObjectLiteral[],
   callerReadsAfter: boolean,
   carried: CarriedRoot[] = [],
-): Promise<Set<string>> {
+): Promise<Map<string, string[]>> {
   return moveRootsAbove(queryRunner, primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey)), callerReadsAfter, false, carried);
 }
 
@@ -40,8 +40,8 @@ export interface CarriedRoot {
  * `rowsMustExist`: the given rows are parents to write under (a missing one is StaleDataError);
  * otherwise they are the rows about to be written, whose own statement reports them gone.
  * `carried`: roots the caller read a version of, moved first and checked against it (StaleDataError
- * when they moved since). Resolves to the keys of the roots found above the rows, for the caller to
- * tell whether a carried root is really theirs.
+ * when they moved since). Returns the keys of the roots above each given row (by the row's key), as last read (the
+ * caller tells from them whether a carried root is really the row's).
  */
 export async function moveRootsAbove(
   queryRunner: QueryRunner,
@@ -49,26 +49,26 @@ export async function moveRootsAbove(
   callerReadsAfter: boolean,
   rowsMustExist: boolean,
   carried: CarriedRoot[] = [],
-): Promise<Set<string>> {
+): Promise<Map<string, string[]>> {
   const dataSource = dataSourceOf(queryRunner);
   const graph = aggregateGraphOf(dataSource);
   const moved = new Set<string>();
   const checked = [...carried].sort((a, b) => (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0));
   await moveRoots(queryRunner, checked.map(({ ref, version }) => ({ ref, carried: version })), [], callerReadsAfter);
   checked.forEach(({ ref }) => moved.add(ref.key));
-  let roots = new Set<string>();
   // SQLite: a transaction whose reads went stale cannot write, so one read is enough.
   const rounds = isSqliteFamily(dataSource.driver.options.type) ? 1 : ROUNDS;
   const given = new Set(rows.map((row) => row.key));
+  const rootsOfRow = new Map<string, string[]>();
   for (let round = 0; round < rounds; round++) {
     const resolver = new RootResolver(graph, queryRunner, [], round > 0);
     const found = await resolver.rootsOfRows(rows);
+    for (const [row, roots] of found) rootsOfRow.set(row, roots.map((root) => root.key));
     // A row on the way up is gone (removed meanwhile): StaleDataError, not the foreign-key error the write would hit.
     const [gone] = resolver.missingRows().filter((row) => rowsMustExist || !given.has(row.key));
     if (gone) throw rowGoneError(gone);
-    roots = new Set([...found.values()].flat().map((root) => root.key));
     const movedNow = await moveNewRootsUnchecked(queryRunner, [...found.values()].flat(), moved, [], callerReadsAfter);
-    if (round > 0 && movedNow === 0) return roots;
+    if (round > 0 && movedNow === 0) break;
   }
-  return roots;
+  return rootsOfRow;
 }

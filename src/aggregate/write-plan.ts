@@ -2,7 +2,7 @@ import type { ObjectLiteral } from "typeorm";
 import { MissingVersionError } from "../errors";
 import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
 import { dataSourceOf } from "../internals/typeorm-internals";
-import { assertStorableVersion } from "../version-range";
+import { claimedVersion } from "../copies/claimed-version";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
 import { aggregateGraphOf, upwardRelation, type AggregateGraph } from "./aggregate-graph";
 import { isResurrection, rootLoadedWith } from "./loaded-with";
@@ -16,6 +16,8 @@ export interface PlannedRoot {
   carried: number | undefined;
   /** The unit writes the root row itself later (update it can't fold, remove, soft-remove, recover). */
   writtenLater: boolean;
+  /** The unit's member objects in this aggregate: the root's check judges them with the root's copy (see CopyClaim). */
+  members: { object: ObjectLiteral; metadata: PersistenceSubject["metadata"] }[];
 }
 
 export interface AggregatePlan {
@@ -31,6 +33,8 @@ export interface AggregatePlan {
   changed: PersistenceSubject[];
   /** Rows whose parents were read from the database before the roots were locked, with what was read: confirmRoots checks them under the locks. */
   databaseReads: ReturnType<RootResolver["databaseReads"]>;
+  /** The aggregates each changed member belongs to before and after the unit. */
+  membership: ReadonlyMap<PersistenceSubject, Membership>;
 }
 
 /**
@@ -43,7 +47,7 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
   const graph = aggregateGraphOf(dataSourceOf(unit.queryRunner));
   const changed = unit.allSubjects.filter((subject) => graph.isMember(subject.metadata) && changes(subject));
   const unchanged = unchangedMemberRoots(unit, graph);
-  if (changed.length === 0) return { roots: [], unchanged: withoutSubjects(unit, unchanged, new Set()), changed, databaseReads: [] };
+  if (changed.length === 0) return { roots: [], unchanged: withoutSubjects(unit, unchanged, new Set()), changed, databaseReads: [], membership: new Map() };
   const resolver = new RootResolver(graph, unit.queryRunner, unit.allSubjects);
   const membership = await resolver.membershipOf(changed);
   addLoadedWithRoots(membership);
@@ -59,7 +63,7 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
   for (const ref of roots.values()) {
     if (!ref.subject?.identifier && ref.subject) continue; // a root this unit inserts: it starts at version 1
     if (ref.subject?.mustBeInserted) continue;
-    planned.push({ ref, carried: carriedVersion(ref), writtenLater: writtenLater(ref.subject) });
+    planned.push({ ref, carried: carriedVersion(ref), writtenLater: writtenLater(ref.subject), members: membersOf(ref.key, membership) });
   }
   // A root checked against a version guards its members; a root this unit inserts has nothing to overwrite.
   const checked = new Map<string, ObjectLiteral | undefined>();
@@ -72,7 +76,17 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
     unchanged: withoutSubjects(unit, unchanged, new Set(planned.map((root) => root.ref.key))),
     changed,
     databaseReads: resolver.databaseReads(),
+    membership,
   };
+}
+
+/** The member objects of the unit that belong to the root (before or after the unit). */
+function membersOf(rootKey: string, membership: Map<PersistenceSubject, Membership>): PlannedRoot["members"] {
+  const members: PlannedRoot["members"] = [];
+  for (const [subject, { current, next }] of membership) {
+    if (subject.entity && [...current, ...next].some((root) => root.key === rootKey)) members.push({ object: subject.entity, metadata: subject.metadata });
+  }
+  return members;
 }
 
 /** The unit was handed members unchanged whose roots it must compare, even with nothing to write. */
@@ -82,12 +96,17 @@ export function hasUnchangedMemberRoots(unit: PersistenceUnit): boolean {
 }
 
 /** Roots, carried as objects with a version, of the member objects this unit was handed unchanged. */
-function unchangedMemberRoots(unit: PersistenceUnit, graph: AggregateGraph): RootRef[] {
-  const roots: RootRef[] = [];
+type MemberRoot = RootRef & { members: PlannedRoot["members"] };
+
+function unchangedMemberRoots(unit: PersistenceUnit, graph: AggregateGraph): MemberRoot[] {
+  const roots: MemberRoot[] = [];
   for (const subject of unit.allSubjects) {
     if (!subject.entity || changes(subject) || graph.parentLinks(subject.metadata).length === 0) continue;
     const loaded = rootLoadedWith(subject.entity) ?? rootAbove(graph, subject) ?? rootCascadedFrom(graph, subject);
-    if (loaded) roots.push({ metadata: loaded.metadata, primaryKey: primaryKeyValues(loaded.metadata, loaded.root), key: rowKey(loaded.metadata, primaryKeyValues(loaded.metadata, loaded.root)), entity: loaded.root });
+    if (loaded) {
+      const primaryKey = primaryKeyValues(loaded.metadata, loaded.root);
+      roots.push({ metadata: loaded.metadata, primaryKey, key: rowKey(loaded.metadata, primaryKey), entity: loaded.root, members: [{ object: subject.entity, metadata: subject.metadata }] });
+    }
   }
   return roots;
 }
@@ -127,13 +146,18 @@ function rootAbove(graph: AggregateGraph, subject: PersistenceSubject): { root: 
  * roots without a version. A root subject without changes stays: TypeORM pre-loads the root and its
  * members in separate statements, so its pre-loaded version may predate the members it was compared with.
  */
-function withoutSubjects(unit: PersistenceUnit, roots: RootRef[], written: ReadonlySet<string>): PlannedRoot[] {
+function withoutSubjects(unit: PersistenceUnit, roots: MemberRoot[], written: ReadonlySet<string>): PlannedRoot[] {
   const changing = new Set(unit.allSubjects.filter((subject) => subject.identifier && changes(subject)).map((subject) => rowKey(subject.metadata, subject.identifier!)));
   const result = new Map<string, PlannedRoot>();
   for (const ref of roots) {
-    if (changing.has(ref.key) || written.has(ref.key) || result.has(ref.key)) continue;
+    if (changing.has(ref.key) || written.has(ref.key)) continue;
+    const known = result.get(ref.key);
+    if (known) {
+      known.members.push(...ref.members);
+      continue;
+    }
     const carried = carriedVersion(ref);
-    if (carried !== undefined) result.set(ref.key, { ref, carried, writtenLater: false });
+    if (carried !== undefined) result.set(ref.key, { ref, carried, writtenLater: false, members: [...ref.members] });
   }
   return [...result.values()];
 }
@@ -165,7 +189,7 @@ function carriedVersion(ref: RootRef): number | undefined {
     if (ref.subject?.entity) throw new MissingVersionError(ref.metadata.name, column.propertyPath, primaryKeyValues(ref.metadata, ref.primaryKey));
     return undefined;
   }
-  return assertStorableVersion(ref.metadata, column, value);
+  return claimedVersion(ref.metadata, column, object!, value, "update");
 }
 
 function writtenLater(subject: PersistenceSubject | undefined): boolean {

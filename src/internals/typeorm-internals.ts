@@ -13,7 +13,12 @@
  *   guard and the SQLite write gate; `EntityManager.clear` (TRUNCATE), which uses no builder: the
  *   same; `DataSource.query` (raw SQL): the SQLite write gate;
  * - `EntityMetadataValidator.validateMany`, the last step of `DataSource.buildMetadatas`:
- *   entities are validated at `initialize()`.
+ *   entities are validated at `initialize()`;
+ * - `SubjectDatabaseEntityLoader.load` (save()'s pre-load): a copy whose read the library knows
+ *   is handed over as the loaded row, so TypeORM does not SELECT it again;
+ * - `BaseEntity.reload` and `EntityManager.merge` (public API): a copy refreshed in place takes
+ *   over the fresh read; `SelectQueryBuilder.executeEntitiesAndRawResults`: copies hydrated with
+ *   `callListeners(false)` (no afterLoad) are stamped all the same.
  * It also bridges what differs between TypeORM 0.3.20+ and 1.x (the `connection` / `dataSource`
  * field names, builder options that exist in one line only), so the rest of typeorm-occ sees one
  * TypeORM. The shapes used are declared here as narrow interfaces and checked before patching
@@ -24,10 +29,12 @@
  * Verified range: ./typeorm-version.ts (the same as `peerDependencies.typeorm`, checked by test/internals).
  */
 import {
+  BaseEntity,
   DataSource as DataSourceClass,
   DeleteQueryBuilder,
   EntityManager,
   InsertQueryBuilder,
+  SelectQueryBuilder,
   UpdateQueryBuilder,
   type DataSource,
   type EntityMetadata,
@@ -45,7 +52,9 @@ export interface PersistenceSubject {
   identifier: ObjectLiteral | undefined;
   parentSubject?: PersistenceSubject;
   entity?: ObjectLiteral;
+  /** The row as TypeORM pre-loaded it; set beforehand (with `databaseEntityLoaded`), TypeORM loads nothing for the subject. */
   databaseEntity?: ObjectLiteral;
+  databaseEntityLoaded?: boolean;
   generatedMap?: ObjectLiteral;
   /** Pending changes: a column or relation and its new value (read before the write pops them). */
   changeMaps: { column?: { propertyPath: string; databaseName: string }; relation?: { propertyPath: string }; value: unknown }[];
@@ -77,6 +86,15 @@ export interface PersistCall {
   /** The caller's query runner (a transactional manager's); undefined for a standalone call. */
   readonly queryRunner: QueryRunner | undefined;
   readonly options: { transaction?: boolean; chunk?: number } | undefined;
+  /** Makes the call run without the transaction TypeORM would open for it (decided before it opens one). */
+  dropOwnTransaction(): void;
+}
+
+/** TypeORM's pre-load of the rows one save()/remove() writes (`SubjectDatabaseEntityLoader.load`). */
+export interface PreloadCall {
+  readonly queryRunner: QueryRunner;
+  readonly subjects: PersistenceSubject[];
+  readonly operation: "save" | "remove" | "soft-remove" | "recover";
 }
 
 /** A write sent through one of TypeORM's query builders, as the write guard sees it. */
@@ -104,6 +122,14 @@ export interface BuilderWrite {
 export interface PersistenceHook {
   /** Around one save()/remove() call: its transaction mode, savepoint and write gate. */
   persist(call: PersistCall, original: () => Promise<void>): Promise<void>;
+  /** Before TypeORM pre-loads the subjects' rows: a subject given its `databaseEntity` here is not loaded. */
+  preload(call: PreloadCall): void;
+  /** Around `BaseEntity.reload()`: the entity is refreshed in place from a new read. */
+  reloaded(entity: ObjectLiteral, original: () => Promise<void>): Promise<void>;
+  /** A query builder with `callListeners(false)` hydrated these entities of `metadata` (no afterLoad fired). */
+  hydratedQuietly(metadata: EntityMetadata, entities: ObjectLiteral[], queryRunner: QueryRunner | undefined): void;
+  /** After `EntityManager.merge()` (and so `Repository.merge()`): `target` took the sources' values. */
+  merged(metadata: EntityMetadata, target: ObjectLiteral, sources: unknown[]): void;
   /** Around one unit of work: validate input first, undo in-memory changes if it fails. */
   execute(unit: PersistenceUnit, original: () => Promise<void>): Promise<void>;
   /** A unit with nothing to write that typeorm-occ must still run (to compare versions). */
@@ -178,14 +204,18 @@ export function installPersistenceHook(hook: PersistenceHook): void {
   if (executorPrototype[PATCHED]) return;
   const Subject = loadClass("typeorm/persistence/Subject", "Subject", ["createValueSetAndPopChangeMap"]);
   const EntityPersistExecutor = loadClass("typeorm/persistence/EntityPersistExecutor", "EntityPersistExecutor", ["execute"]);
+  const EntityLoader = loadClass("typeorm/persistence/SubjectDatabaseEntityLoader", "SubjectDatabaseEntityLoader", ["load"]);
   const Validator = loadClass("typeorm/metadata-builder/EntityMetadataValidator", "EntityMetadataValidator", ["validateMany"]);
   const SoftDeleteQueryBuilder = loadClass("typeorm/query-builder/SoftDeleteQueryBuilder", "SoftDeleteQueryBuilder", ["execute"]);
   const builders = [InsertQueryBuilder, UpdateQueryBuilder, DeleteQueryBuilder, SoftDeleteQueryBuilder];
+  checkMethods(SelectQueryBuilder, ["executeEntitiesAndRawResults"]);
   builders.forEach((builder) => checkMethods(builder, ["execute"]));
-  checkMethods(EntityManager, ["transaction", "clear"]);
+  checkMethods(EntityManager, ["transaction", "merge", "clear"]);
+  checkMethods(BaseEntity, ["reload"]);
   checkMethods(DataSourceClass, ["query"]);
   probeUnitOfWork(Subject, SubjectExecutor);
   probeEntryPoints(EntityPersistExecutor);
+  probePreload(Subject, EntityLoader);
 
   for (const [hookName, methodName] of Object.entries(EXECUTOR_METHODS) as [keyof typeof EXECUTOR_METHODS, string][]) {
     const original = executorPrototype[methodName] as AsyncMethod;
@@ -208,7 +238,37 @@ export function installPersistenceHook(hook: PersistenceHook): void {
     return hook.persist(persistCallOf(this), () => persist.call(this) as Promise<void>);
   });
 
+  const loaderPrototype = EntityLoader.prototype as Prototype;
+  const load = loaderPrototype.load as AsyncMethod;
+  loaderPrototype.load = sameArity(load, function (this: PreloadShape, operation: unknown) {
+    hook.preload({ queryRunner: this.queryRunner, subjects: this.subjects, operation: operation as PreloadCall["operation"] });
+    return load.call(this, operation);
+  });
+
   const managerPrototype = EntityManager.prototype as unknown as Prototype;
+  // Copies refreshed in place (public API, wrapped so the copy takes over the fresh read).
+  const merge = managerPrototype.merge as (this: EntityManager, ...args: unknown[]) => ObjectLiteral;
+  managerPrototype.merge = sameArity(merge, function (this: EntityManager, target: unknown, into: unknown, ...sources: unknown[]) {
+    const merged = merge.call(this, target, into, ...sources);
+    hook.merged(dataSourceOf(this).getMetadata(target as Function), merged, sources);
+    return merged;
+  });
+  // A read with listeners off fires no afterLoad: the copies it hydrated are announced here.
+  const selectPrototype = SelectQueryBuilder.prototype as unknown as Prototype;
+  const hydrate = selectPrototype.executeEntitiesAndRawResults as AsyncMethod;
+  selectPrototype.executeEntitiesAndRawResults = sameArity(hydrate, async function (this: SelectShape, queryRunner: unknown) {
+    const result = (await hydrate.call(this, queryRunner)) as { entities?: unknown };
+    const alias = this.expressionMap.mainAlias;
+    if (this.expressionMap.callListeners === false && alias?.hasMetadata && Array.isArray(result.entities)) {
+      hook.hydratedQuietly(alias.metadata, result.entities as ObjectLiteral[], queryRunner as QueryRunner | undefined);
+    }
+    return result;
+  });
+  const entityPrototype = BaseEntity.prototype as unknown as Prototype;
+  const reload = entityPrototype.reload as AsyncMethod;
+  entityPrototype.reload = sameArity(reload, function (this: ObjectLiteral) {
+    return hook.reloaded(this, () => reload.call(this) as Promise<void>);
+  });
   const transaction = managerPrototype.transaction as AsyncMethod;
   managerPrototype.transaction = sameArity(transaction, function (this: EntityManager, ...args: unknown[]) {
     const dataSource = dataSourceOf(this);
@@ -280,8 +340,36 @@ interface PersistCallShape {
   options?: PersistCall["options"];
 }
 
+/** The expression map fields of a select query builder read after it hydrated its rows. */
+interface SelectShape {
+  expressionMap: { callListeners: boolean; mainAlias?: { hasMetadata: boolean; metadata: EntityMetadata } };
+}
+
+interface PreloadShape {
+  queryRunner: QueryRunner;
+  subjects: PersistenceSubject[];
+}
+
 function persistCallOf(executor: PersistCallShape): PersistCall {
-  return { dataSource: dataSourceOf(executor), queryRunner: executor.queryRunner, options: executor.options };
+  return {
+    dataSource: dataSourceOf(executor),
+    queryRunner: executor.queryRunner,
+    options: executor.options,
+    // TypeORM reads `options.transaction` after the pre-load: a copy, so the caller's options object stays as given.
+    dropOwnTransaction: () => {
+      executor.options = { ...executor.options, transaction: false };
+    },
+  };
+}
+
+/** The pre-load's fields: its query runner and the subjects it loads (all of one save()/remove() unit). */
+function probePreload(Subject: TypeOrmClass, EntityLoader: TypeOrmClass): void {
+  probe("SubjectDatabaseEntityLoader", () => {
+    const subject = new Subject({ metadata: {}, identifier: { id: 1 } });
+    expectFields("Subject", subject, { databaseEntityLoaded: is(false) });
+    const queryRunner = {};
+    expectFields("SubjectDatabaseEntityLoader", new EntityLoader(queryRunner, [subject]), { queryRunner: is(queryRunner), subjects: isArrayOf(subject) });
+  });
 }
 
 /**

@@ -7,6 +7,8 @@ import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
 import { moveRootsAbove } from "../aggregate/move-roots-of-rows";
+import { recordMemberWrite } from "../copies/transaction-writes";
+import { primaryKeyValues } from "../versioned-metadata";
 import { rowRef, type RowRef } from "../aggregate/parent-lookup";
 
 const OPERATION = "insertOnce";
@@ -106,9 +108,12 @@ export async function insertOnce<T extends ObjectLiteral, V extends InsertOnceVa
         const notCreated = Symbol("not created");
         try {
           return await transactional.transaction(async (attempt) => {
-            await moveRootsAbove(attempt.queryRunner!, parents, manager.queryRunner !== undefined, true);
+            const roots = await moveRootsAbove(attempt.queryRunner!, parents, manager.queryRunner !== undefined, true);
             const result = await insertAndRead(attempt.queryRunner!);
             if (!result.created) throw Object.assign(new Error("insertOnce: another caller inserted first"), { [notCreated]: result });
+            // A copy of the aggregate read before, holding its collection, lacks the new row (see CopyClaim).
+            const identifier = primaryKeyValues(metadata, result.entity);
+            recordMemberWrite(attempt.queryRunner!, new Set([...roots.values()].flat()), "insert", { metadata, identifier });
             return result;
           });
         } catch (error) {

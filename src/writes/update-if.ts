@@ -19,9 +19,10 @@ import { matchedRows, runLibraryStatements } from "./library-statements";
 import { rowExists } from "./row-exists";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
 import { moveRootsOfRows } from "../aggregate/move-roots-of-rows";
+import { recordMemberWrite, recordRowWrite } from "../copies/transaction-writes";
 import { writeLockBeforeReads } from "./lock-dialect";
 import { assertStorableVersion } from "../version-range";
-import { occVersionColumn } from "../versioned-metadata";
+import { occVersionColumn, rowKey } from "../versioned-metadata";
 
 const OPERATION = "updateIf";
 /** Keys per UPDATE when a member update is limited to the rows whose roots moved. */
@@ -126,8 +127,14 @@ export async function updateIf<T extends ObjectLiteral>(
     await writeLockBeforeReads(runner.queryRunner!, metadata);
     const rows = await matchingRows(runner, metadata, where);
     if (rows.length === 0 || (expectedRows !== undefined && rows.length < expectedRows)) throw await notMet(runner, rows.length);
-    await moveRootsOfRows(runner.queryRunner!, metadata, rows, manager.queryRunner !== undefined);
-    return update(runner, rows);
+    const roots = await moveRootsOfRows(runner.queryRunner!, metadata, rows, manager.queryRunner !== undefined);
+    const result = await update(runner, rows);
+    // Copies read before this write no longer show these rows (see CopyClaim).
+    for (const row of rows) {
+      recordRowWrite(runner.queryRunner!, metadata, row);
+      recordMemberWrite(runner.queryRunner!, roots.get(rowKey(metadata, row)) ?? [], "update", { metadata, identifier: row });
+    }
+    return result;
   };
   return runLibraryStatements(manager, () =>
     member ? manager.transaction(updateMembers) : expectedRows === undefined ? update(manager) : manager.transaction((runner) => update(runner)),

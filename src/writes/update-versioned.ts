@@ -14,6 +14,8 @@ import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadat
 import { assertKeyValue, assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
+import { expectedVersion } from "../copies/current-copy";
+import { recordMemberWrite, recordRowWrite } from "../copies/transaction-writes";
 
 /**
  * The row to write: its whole primary key and the version the caller read (e.g. from If-Match). A
@@ -60,11 +62,11 @@ export async function updateVersioned<T extends ObjectLiteral>(
   const { metadata, manager } = repository;
   const target = versionedTarget(metadata, operation, key);
   const values = checkedChanges(metadata, changes);
-  return write(manager, metadata, target, async (queryRunner) => {
+  return write(manager, metadata, target, "update", async (queryRunner) => {
     // A version moves once per transaction: a row this transaction already moved keeps that version.
     const state = queryRunner.isTransactionActive ? transactionStateOf(queryRunner) : undefined;
     const rowId = rowKey(metadata, target.primaryKey);
-    const expected = state?.currentVersion(rowId, target.version) ?? target.version;
+    const expected = expectedVersionOfKey(queryRunner, metadata, target, "update");
     const next = state?.movedVersion(rowId)?.to === expected ? expected : expected + 1;
     await sendVersionedUpdate(queryRunner, {
       metadata,
@@ -92,9 +94,8 @@ export async function updateVersioned<T extends ObjectLiteral>(
 export async function deleteVersioned<T extends ObjectLiteral>(repository: Repository<T>, key: VersionedKey<T>): Promise<void> {
   const { metadata, manager } = repository;
   const target = versionedTarget(metadata, "deleteVersioned", key);
-  await write(manager, metadata, target, async (queryRunner) => {
-    const state = queryRunner.isTransactionActive ? transactionStateOf(queryRunner) : undefined;
-    const expected = state?.currentVersion(rowKey(metadata, target.primaryKey), target.version) ?? target.version;
+  await write(manager, metadata, target, "delete", async (queryRunner) => {
+    const expected = expectedVersionOfKey(queryRunner, metadata, target, "delete");
     await checkedDelete(queryRunner, metadata, target.versionColumn, [{ identifier: target.primaryKey, expectedVersion: expected, entity: undefined }]);
   });
 }
@@ -108,24 +109,46 @@ interface VersionedTarget {
   roots: CarriedRoot[];
 }
 
-/** Runs the statement on the caller's query runner or a new one; a member's root moves first, in one transaction with it. */
-async function write<R>(manager: EntityManager, metadata: EntityMetadata, target: VersionedTarget, statement: (queryRunner: QueryRunner) => Promise<R>): Promise<R> {
+/** The version the key's write checks in the transaction (see expectedVersion): a key is built by hand, so its version is the claim. */
+function expectedVersionOfKey(queryRunner: QueryRunner, metadata: EntityMetadata, target: VersionedTarget, operation: "update" | "delete"): number {
+  return expectedVersion(queryRunner, { metadata, versionColumn: target.versionColumn, identifier: target.primaryKey, carried: target.version, copy: undefined, operation });
+}
+
+/**
+ * Runs the statement on the caller's query runner or a new one; a member's root moves first, in one
+ * transaction with it. What it wrote is recorded in the caller's transaction (see CopyClaim).
+ */
+async function write<R>(
+  manager: EntityManager,
+  metadata: EntityMetadata,
+  target: VersionedTarget,
+  change: "update" | "delete",
+  statement: (queryRunner: QueryRunner) => Promise<R>,
+): Promise<R> {
   return runLibraryStatements(manager, async () => {
     if (target.member) {
       return manager.transaction(async (transactional) => {
         const queryRunner = transactional.queryRunner!;
         await writeLockBeforeReads(queryRunner, metadata);
-        const found = await moveRootsOfRows(queryRunner, metadata, [target.primaryKey], manager.queryRunner !== undefined, target.roots);
+        const roots = await moveRootsOfRows(queryRunner, metadata, [target.primaryKey], manager.queryRunner !== undefined, target.roots);
+        const above = roots.get(rowKey(metadata, target.primaryKey)) ?? [];
         // A root the key names that the row is not under was checked for nothing: refused (and rolled back).
-        const foreign = target.roots.find((root) => !found.has(root.ref.key));
-        if (foreign && found.size > 0) {
+        const foreign = target.roots.find((root) => !above.includes(root.ref.key));
+        if (foreign && above.length > 0) {
           const name = `${foreign.ref.metadata.name}#${formatPrimaryKey(primaryKeyValues(foreign.ref.metadata, foreign.ref.primaryKey))}`;
-          throw refused(metadata.name, "updateVersioned", `the key names ${name} as its root, but the row is not in that aggregate`);
+          throw refused(metadata.name, change === "update" ? "updateVersioned" : "deleteVersioned", `the key names ${name} as its root, but the row is not in that aggregate`);
         }
-        return statement(queryRunner);
+        const result = await statement(queryRunner);
+        recordRowWrite(queryRunner, metadata, target.primaryKey);
+        recordMemberWrite(queryRunner, above, change, { metadata, identifier: target.primaryKey });
+        return result;
       });
     }
-    if (manager.queryRunner) return statement(manager.queryRunner);
+    if (manager.queryRunner) {
+      const result = await statement(manager.queryRunner);
+      recordRowWrite(manager.queryRunner, metadata, target.primaryKey);
+      return result;
+    }
     const queryRunner = dataSourceOf(manager).createQueryRunner();
     try {
       return await statement(queryRunner);

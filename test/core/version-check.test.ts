@@ -29,7 +29,7 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
     expect(await docs().findOneByOrFail({ id: doc.id })).toMatchObject({ title: "b", version: 2 });
   });
 
-  it("issues exactly the statements a plain TypeORM save of a @VersionColumn entity issues", async () => {
+  it("issues no more statements than a plain TypeORM save, and for a loaded copy only the checked one", async () => {
     const count = async (entity: typeof OccCounter | typeof PlainCounter) => {
       const repository = db.dataSource.getRepository<OccCounter | PlainCounter>(entity);
       const inserted = await db.log.capture(() => repository.save(repository.create({ value: 1 })));
@@ -41,7 +41,11 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
       await repository.clear();
       return [inserted, updated, untouched, removed].map((statements) => statements.map((sql) => sql.split(" ")[0]));
     };
-    expect(await count(OccCounter)).toEqual(await count(PlainCounter));
+    const [occ, plain] = [await count(OccCounter), await count(PlainCounter)];
+    expect(occ[0]).toEqual(plain[0]); // an INSERT is TypeORM's own
+    // The copy's read stands in for TypeORM's pre-load; one checked statement needs no transaction.
+    expect(occ.slice(1)).toEqual([["UPDATE"], ["SELECT"], ["DELETE"]]);
+    occ.forEach((statements, index) => expect(statements.length).toBeLessThanOrEqual(plain[index].length));
   });
 
   it("moves the in-memory version with { reload: false } too", async () => {
@@ -88,8 +92,8 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
 
   it("detects the race the pre-load cannot see: the UPDATE itself matches no row", async () => {
     const created = await docs().save(docs().create({ title: "x" }));
-    const mine = await docs().findOneByOrFail({ id: created.id });
-    mine.title = "mine";
+    // Built by hand, so TypeORM pre-loads the row (a loaded copy's read stands in for that SELECT).
+    const mine = docs().create({ id: created.id, version: 1, title: "mine" });
     // Another writer commits between TypeORM's pre-load SELECT and our UPDATE.
     let raced = false;
     const original = db.dataSource.createQueryRunner.bind(db.dataSource);

@@ -1,4 +1,4 @@
-import type { EntityState, OpRecord } from "./history";
+import type { EntityState, OpRecord, StepRecord } from "./history";
 
 /** Replays one operation on a state; the checker knows nothing else about the workload. */
 export type Apply = (state: EntityState, op: OpRecord["op"]) => EntityState;
@@ -18,7 +18,9 @@ export type AnomalyKind =
   /** The database's final state differs from replaying the acknowledged operations in version order. */
   | "final-state-mismatch"
   /** The final version is lower than an acknowledged one. */
-  | "version-went-backwards";
+  | "version-went-backwards"
+  /** A write of a multi-step transaction reported a version other than the one its transaction committed. */
+  | "wrong-version-reported";
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -46,6 +48,13 @@ export interface CheckReport {
    * nothing (TypeORM issues no statement). Verified, not counted as anomalies.
    */
   noopAcknowledged: number;
+  /** Steps of multi-step transactions: acknowledged, and refused while the transaction went on. */
+  steps: { acknowledged: number; stale: number };
+  /**
+   * Refused steps whose copy showed exactly the state the transaction had reached: conflicts that were
+   * not needed (no data was at risk). Not anomalies; a count to watch.
+   */
+  unneededRefusals: number;
   entities: number;
   anomalies: Anomaly[];
   anomaliesByKind: Partial<Record<AnomalyKind, number>>;
@@ -86,11 +95,37 @@ export function checkHistory(
   }
   let indeterminateApplied = 0;
   let noopAcknowledged = 0;
+  let unneededRefusals = 0;
 
   for (const [entity, ops] of byEntity) {
     const applyOp = apply[entity.split(":")[0]];
     if (!applyOp) throw new Error(`no replay function for ${entity}`);
     const flag = (kind: AnomalyKind, detail: string) => anomalies.push({ kind, entity, detail });
+    /** A record's effect: its acknowledged steps in order, or its one operation. */
+    const applyRecord = (from: EntityState, record: OpRecord): EntityState =>
+      record.steps ? acknowledgedSteps(record).reduce((state, step) => applyOp(state, step.op), from) : applyOp(from, record.op);
+    /**
+     * Walks a multi-step transaction from the state it started on: each acknowledged step that wrote
+     * from a copy must have seen what the transaction had reached by then (else it overwrote the
+     * transaction's own earlier write, or another client's), and must report the committed version.
+     */
+    const checkSteps = (record: OpRecord, from: EntityState, written: number) => {
+      let state = from;
+      for (const [index, step] of (record.steps ?? []).entries()) {
+        const where = `${record.worker} ${record.op.type} step ${index + 1} (${step.op.type})`;
+        if (step.outcome !== "acknowledged") {
+          if (step.stateRead !== null && same(step.stateRead, state)) unneededRefusals++;
+          continue;
+        }
+        if (step.stateRead !== null && !same(step.stateRead, state)) {
+          flag("stale-read", `${where} wrote from a copy showing ${canonical(step.stateRead)}, the transaction had reached ${canonical(state)}`);
+        }
+        if (step.versionReported !== undefined && step.versionReported !== written) {
+          flag("wrong-version-reported", `${where} reported v${step.versionReported}, its transaction committed v${written}`);
+        }
+        state = applyOp(state, step.op);
+      }
+    };
     const acknowledged = ops.filter((op) => op.outcome === "acknowledged");
     const indeterminate = ops.filter((op) => op.outcome === "error" && op.versionRead !== null);
 
@@ -134,7 +169,7 @@ export function checkHistory(
       if (!candidate) return false;
       usedIndeterminate.add(candidate);
       indeterminateApplied++;
-      state = applyOp(state, candidate.op);
+      state = applyRecord(state, candidate);
       version++;
       statesByVersion.set(version, state);
       return true;
@@ -154,7 +189,8 @@ export function checkHistory(
       if (known && !same(op.stateRead, state)) {
         flag("stale-read", `${op.worker} ${op.op.type} (v${written}) read ${canonical(op.stateRead)}, latest was ${canonical(state)}`);
       }
-      state = known ? applyOp(state, op.op) : op.stateWritten;
+      if (op.steps) checkSteps(op, known ? state : op.stateRead, written);
+      state = known ? applyRecord(state, op) : op.stateWritten;
       known = true;
       version = written;
       statesByVersion.set(version, state);
@@ -183,11 +219,11 @@ export function checkHistory(
       flag("final-state-mismatch", `database has ${canonical(final.state)}, replay gives ${canonical(state)}`);
     }
     if (entity.startsWith("counter:") && typeof final.state === "number" && typeof insert.stateWritten === "number") {
-      const increments = acknowledged.filter((op) => op.op.type === "increment").length;
-      const maybe = indeterminate.filter((op) => op.op.type === "increment").length;
+      const increments = acknowledged.reduce((sum, op) => sum + incrementOf(op), 0);
+      const maybe = indeterminate.reduce((sum, op) => sum + incrementOf(op), 0);
       const applied = final.state - insert.stateWritten;
-      if (applied < increments) flag("lost-increment", `${increments} acknowledged increments, value moved by ${applied}`);
-      if (applied > increments + maybe) flag("phantom-increment", `value moved by ${applied}, only ${increments} acknowledged (+${maybe} indeterminate)`);
+      if (applied < increments) flag("lost-increment", `acknowledged increments add up to ${increments}, value moved by ${applied}`);
+      if (applied > increments + maybe) flag("phantom-increment", `value moved by ${applied}, acknowledged increments add up to ${increments} (+${maybe} indeterminate)`);
     }
   }
 
@@ -195,7 +231,16 @@ export function checkHistory(
   for (const anomaly of anomalies) anomaliesByKind[anomaly.kind] = (anomaliesByKind[anomaly.kind] ?? 0) + 1;
   const count = (outcome: OpRecord["outcome"]) => records.filter((r) => r.outcome === outcome && r.op.type !== "insert").length;
   const reasons: Record<string, number> = {};
-  for (const record of records) if (record.reason) reasons[record.reason] = (reasons[record.reason] ?? 0) + 1;
+  const steps = { acknowledged: 0, stale: 0 };
+  for (const record of records) {
+    if (record.reason) reasons[record.reason] = (reasons[record.reason] ?? 0) + 1;
+    // Steps are kept only on records of committed transactions (and of indeterminate ones, not counted).
+    if (record.outcome === "error") continue;
+    for (const step of record.steps ?? []) {
+      steps[step.outcome]++;
+      if (step.reason) reasons[`step ${step.reason}`] = (reasons[`step ${step.reason}`] ?? 0) + 1;
+    }
+  }
   return {
     reasons,
     ops: records.filter((r) => r.op.type !== "insert").length,
@@ -205,10 +250,20 @@ export function checkHistory(
     errors: count("error"),
     indeterminateApplied,
     noopAcknowledged,
+    steps,
+    unneededRefusals,
     entities: byEntity.size,
     anomalies,
     anomaliesByKind,
   };
+}
+
+const acknowledgedSteps = (record: OpRecord): StepRecord[] => (record.steps ?? []).filter((step) => step.outcome === "acknowledged");
+
+/** How much an operation adds to a counter: `by` (default 1) of an increment, summed over acknowledged steps. */
+function incrementOf(record: OpRecord): number {
+  const amount = (op: OpRecord["op"]) => (op.type === "increment" ? ((op.by as number | undefined) ?? 1) : 0);
+  return record.steps ? acknowledgedSteps(record).reduce((sum, step) => sum + amount(step.op), 0) : amount(record.op);
 }
 
 /** One line per report, for logs and the README. */
@@ -221,7 +276,9 @@ export function formatReport(label: string, report: CheckReport, extra = ""): st
     .join(", ");
   return (
     `${label}: ops=${report.ops} acknowledged=${report.acknowledged} stale/retried=${report.stale}${report.refused ? ` refused=${report.refused}` : ""} errors=${report.errors}` +
-    `${report.noopAcknowledged ? ` no-op-acks=${report.noopAcknowledged}` : ""} entities=${report.entities} anomalies=${report.anomalies.length}${kinds ? ` (${kinds})` : ""}` +
+    `${report.noopAcknowledged ? ` no-op-acks=${report.noopAcknowledged}` : ""}` +
+    `${report.steps.acknowledged + report.steps.stale ? ` steps=${report.steps.acknowledged} acknowledged/${report.steps.stale} refused` : ""}` +
+    `${report.unneededRefusals ? ` unneeded-refusals=${report.unneededRefusals}` : ""} entities=${report.entities} anomalies=${report.anomalies.length}${kinds ? ` (${kinds})` : ""}` +
     `${reasons ? ` [${reasons}]` : ""}${extra}`
   );
 }

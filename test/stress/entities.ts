@@ -23,6 +23,8 @@ export class OccStressOrder {
 @Entity()
 export class OccStressLine {
   @PrimaryGeneratedColumn() id!: number;
+  /** Set by the multi-step workload's insertOnce (its conflict key); null for lines added through save(). */
+  @Column("varchar", { nullable: true, unique: true }) ref!: string | null;
   @Column("varchar") label!: string;
   @Column("integer") quantity!: number;
   @ManyToOne(() => OccStressOrder, (order) => order.lines, { orphanedRowAction: "delete", onDelete: "CASCADE" })
@@ -48,6 +50,8 @@ export class PlainStressOrder {
 @Entity()
 export class PlainStressLine {
   @PrimaryGeneratedColumn() id!: number;
+  /** Set by the multi-step workload's insertOnce (its conflict key); null for lines added through save(). */
+  @Column("varchar", { nullable: true, unique: true }) ref!: string | null;
   @Column("varchar") label!: string;
   @Column("integer") quantity!: number;
   @ManyToOne(() => PlainStressOrder, (order) => order.lines, { orphanedRowAction: "delete", onDelete: "CASCADE" })

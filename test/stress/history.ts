@@ -38,6 +38,29 @@ export interface OpRecord {
   final?: boolean;
   /** For stale/error outcomes: the error's name or code. */
   reason?: string;
+  /**
+   * A multi-step transaction's writes to this entity, in the order it made them (then `op` only names
+   * the transaction's shape). Replaying the record applies its acknowledged steps in order; the
+   * version still moves once for the whole transaction.
+   */
+  steps?: StepRecord[];
+}
+
+/** One write of a multi-step transaction, as the client saw it end. */
+export interface StepRecord {
+  /** What the write meant to do, in the replay's terms (`increment`, `note`, `add-line`, …). */
+  op: { type: string; [argument: string]: unknown };
+  /**
+   * The entity's state as the copy this write takes its values from showed it (a copy read before
+   * the transaction, or inside it); null for a write that takes nothing from a copy (an increment
+   * computed by the database, an insert, a copy that does not carry what the step changes).
+   */
+  stateRead: EntityState;
+  /** `stale`: the write was refused as a conflict and the transaction went on without it. */
+  outcome: "acknowledged" | "stale";
+  /** The version the write reported (updateVersioned's result, the saved copy's version), if it reports one. */
+  versionReported?: number;
+  reason?: string;
 }
 
 export class History {

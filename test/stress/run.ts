@@ -3,11 +3,16 @@
  *
  *   PostgreSQL READ COMMITTED and REPEATABLE READ: 16 concurrent clients on a pool of 16.
  *   SQLite: several worker processes on one WAL file.
- *   Each typeorm-occ run must show zero anomalies; a smaller control run on TypeORM's own
- *   @VersionColumn must show some (proof the checker sees lost updates).
+ *   MariaDB (when MARIADB_URL is set): 8 concurrent clients on a pool of 8.
+ * Two workloads on each, in a database of their own: single read-modify-write operations, and
+ * multi-step transactions (save(), updateVersioned, updateIf, insertOnce on the same rows and
+ * aggregates, with copies read before the transaction's own writes; see workloads/multi-step.ts)
+ * mixed with a few single operations. Each typeorm-occ run must show zero anomalies; a smaller
+ * control run on TypeORM's own @VersionColumn must show some (proof the checker sees lost updates).
  *
- * Environment: DATABASE_URL (else an embedded PostgreSQL is started), STRESS_SCALE (default 1;
- * 0.1 for a quick try), OCC_DRIVERS=postgres|sqlite to run one database only.
+ * Environment: DATABASE_URL (else an embedded PostgreSQL is started), MARIADB_URL, STRESS_SCALE
+ * (default 1; 0.1 for a quick try), OCC_DRIVERS=postgres,sqlite,mariadb to narrow the databases,
+ * STRESS_WORKLOADS=single,multi-step to narrow the workloads.
  */
 import "reflect-metadata";
 import { writeFileSync } from "node:fs";
@@ -23,12 +28,26 @@ import { exited, forkWorker, readHistoryFile } from "./processes";
 import { runScenario } from "./scenario";
 import { readFinalStates, seedFixtures } from "./workloads/fixtures";
 import { replay } from "./workloads/model";
+import type { WorkerOptions } from "./workloads/worker";
 
 const scale = Number(process.env.STRESS_SCALE ?? 1);
 const PG_CLIENTS = 16;
-const PG_OPS = Math.round(2600 * scale);
 const SQLITE_PROCESSES = 6;
-const SQLITE_OPS = Math.round(4200 * scale);
+const MARIADB_CLIENTS = 8;
+
+interface Workload {
+  name: "single" | "multi-step";
+  /** Operations per client (scaled by STRESS_SCALE); a multi-step transaction does several writes. */
+  ops: { postgres: number; sqlite: number; mariadb: number };
+  worker: Pick<WorkerOptions, "multiStepShare">;
+}
+const WORKLOADS: Workload[] = [
+  { name: "single", ops: { postgres: 2600, sqlite: 4200, mariadb: 300 }, worker: {} },
+  { name: "multi-step", ops: { postgres: 100, sqlite: 50, mariadb: 100 }, worker: { multiStepShare: 0.75 } },
+].filter((workload) => !process.env.STRESS_WORKLOADS || process.env.STRESS_WORKLOADS.split(",").includes(workload.name)) as Workload[];
+const opsOf = (workload: Workload, driver: keyof Workload["ops"]) => Math.max(1, Math.round(workload.ops[driver] * scale));
+/** The plain control runs a tenth as many operations (at least 50, at most as many as typeorm-occ). */
+const controlOps = (ops: number) => Math.min(ops, Math.max(50, Math.round(ops / 10)));
 
 interface Line {
   label: string;
@@ -54,36 +73,64 @@ function note(label: string, flavor: Flavor["name"], report: CheckReport, ms: nu
   if (flavor === "typeorm-occ") for (const anomaly of report.anomalies.slice(0, 20)) console.log(`  ANOMALY ${JSON.stringify(anomaly)}`);
 }
 
-async function postgres(isolation: "READ COMMITTED" | "REPEATABLE READ"): Promise<void> {
+async function postgres(isolation: "READ COMMITTED" | "REPEATABLE READ", workload: Workload): Promise<void> {
   const db = await createTestDatabase("postgres", { entities: stressEntities, poolSize: PG_CLIENTS });
   try {
     const pool: DataSource = await db.open({ poolSize: PG_CLIENTS, isolationLevel: isolation } as object);
-    const label = `PostgreSQL ${isolation}, ${PG_CLIENTS} clients, pool ${PG_CLIENTS}`;
-    for (const [flavor, ops] of [[occFlavor, PG_OPS], [plainFlavor, Math.max(50, Math.round(PG_OPS / 10))]] as const) {
-      const result = await runScenario({
-        flavor,
-        admin: db.dataSource,
-        workerSources: [pool],
-        workers: PG_CLIENTS,
-        opsPerWorker: ops,
-        counters: 64,
-        orders: 16,
-        seed: isolation.length,
-        worker: { mode: "mixed", isolationLevel: isolation },
-      });
-      note(label, flavor.name, result.report, result.durationMs);
-      if (flavor === occFlavor) dumpAnomalies(`pg-${isolation}`, result.report, result.history.records);
-    }
+    const label = `PostgreSQL ${isolation}, ${PG_CLIENTS} clients, pool ${PG_CLIENTS}, ${workload.name}`;
+    await pooled(db.dataSource, pool, label, `pg-${isolation}-${workload.name}`, PG_CLIENTS, opsOf(workload, "postgres"), isolation.length, {
+      ...workload.worker,
+      isolationLevel: isolation,
+    });
   } finally {
     await db.close();
   }
 }
 
-async function sqlite(): Promise<void> {
+async function mariadb(workload: Workload): Promise<void> {
+  const db = await createTestDatabase("mariadb", { entities: stressEntities, poolSize: MARIADB_CLIENTS });
+  try {
+    const label = `MariaDB REPEATABLE READ, ${MARIADB_CLIENTS} clients, pool ${MARIADB_CLIENTS}, ${workload.name}`;
+    await pooled(db.dataSource, db.dataSource, label, `mariadb-${workload.name}`, MARIADB_CLIENTS, opsOf(workload, "mariadb"), 3, workload.worker);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Concurrent clients on one pool: typeorm-occ, then the plain control with a tenth of the operations. */
+async function pooled(
+  admin: DataSource,
+  pool: DataSource,
+  label: string,
+  dumpLabel: string,
+  clients: number,
+  ops: number,
+  seed: number,
+  worker: Partial<WorkerOptions>,
+): Promise<void> {
+  for (const [flavor, opsPerWorker] of [[occFlavor, ops], [plainFlavor, controlOps(ops)]] as const) {
+    const result = await runScenario({
+      flavor,
+      admin,
+      workerSources: [pool],
+      workers: clients,
+      opsPerWorker,
+      counters: 64,
+      orders: 16,
+      seed,
+      worker: { mode: "mixed", ...worker },
+    });
+    note(label, flavor.name, result.report, result.durationMs);
+    if (flavor === occFlavor) dumpAnomalies(dumpLabel, result.report, result.history.records);
+  }
+}
+
+async function sqlite(workload: Workload): Promise<void> {
   const db = await createTestDatabase("sqlite", { entities: stressEntities });
   const database = (db.dataSource.options as { database: string }).database;
   try {
-    for (const [flavor, opsPerProcess] of [[occFlavor, SQLITE_OPS], [plainFlavor, Math.max(50, Math.round(SQLITE_OPS / 10))]] as const) {
+    const ops = opsOf(workload, "sqlite");
+    for (const [flavor, opsPerProcess] of [[occFlavor, ops], [plainFlavor, controlOps(ops)]] as const) {
       const history = new History();
       const fixtures = await seedFixtures(db.dataSource, flavor, { counters: 64, orders: 16 }, history);
       const started = Date.now();
@@ -94,7 +141,7 @@ async function sqlite(): Promise<void> {
           flavor: flavor === occFlavor ? "occ" : "plain",
           fixtures,
           historyFile,
-          worker: { worker: `p${n}`, ops: opsPerProcess, seed: 100 + n, mode: "mixed", retries: 50 },
+          worker: { worker: `p${n}`, ops: opsPerProcess, seed: 100 + n, mode: "mixed", retries: 50, ...workload.worker },
         });
         return { child, historyFile };
       });
@@ -103,8 +150,8 @@ async function sqlite(): Promise<void> {
       if (codes.some(({ code }) => code !== 0)) throw new Error(`a SQLite worker process failed: ${JSON.stringify(codes)}`);
       for (const { historyFile } of children) history.merge(readHistoryFile(historyFile));
       const report = checkHistory(history.records, await readFinalStates(db.dataSource, flavor), replay);
-      note(`SQLite WAL, ${SQLITE_PROCESSES} processes`, flavor.name, report, durationMs);
-      if (flavor === occFlavor) dumpAnomalies("sqlite", report, history.records);
+      note(`SQLite WAL, ${SQLITE_PROCESSES} processes, ${workload.name}`, flavor.name, report, durationMs);
+      if (flavor === occFlavor) dumpAnomalies(`sqlite-${workload.name}`, report, history.records);
     }
   } finally {
     await db.close();
@@ -113,7 +160,7 @@ async function sqlite(): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const drivers = enabledDrivers();
+  const drivers = enabledDrivers({ mariadb: true });
   let server: { url: string; stop(): Promise<void> } | undefined;
   if (drivers.includes("postgres") && !process.env.DATABASE_URL) {
     const importModule = new Function("s", "return import(s)") as (s: string) => Promise<{ startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> }>;
@@ -123,11 +170,14 @@ async function main(): Promise<void> {
     console.log("embedded PostgreSQL started");
   }
   try {
-    if (drivers.includes("postgres")) {
-      await postgres("READ COMMITTED");
-      await postgres("REPEATABLE READ");
+    for (const workload of WORKLOADS) {
+      if (drivers.includes("postgres")) {
+        await postgres("READ COMMITTED", workload);
+        await postgres("REPEATABLE READ", workload);
+      }
+      if (drivers.includes("sqlite")) await sqlite(workload);
+      if (drivers.includes("mariadb")) await mariadb(workload);
     }
-    if (drivers.includes("sqlite")) await sqlite();
   } finally {
     await server?.stop();
   }

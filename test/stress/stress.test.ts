@@ -49,4 +49,19 @@ describe.each(enabledDrivers().filter((driver) => driver !== "mariadb"))("stress
     expect(lostUpdates.reduce((sum, kind) => sum + (report.anomaliesByKind[kind] ?? 0), 0)).toBeGreaterThan(0);
     expect(report.anomaliesByKind["version-not-incremented"] ?? 0).toBeGreaterThan(0);
   }, timeout);
+
+  // A few multi-step transactions (workloads/multi-step.ts); `npm run stress` runs many more.
+  const multiStep = (flavor: Flavor) =>
+    runScenario({ flavor, admin: db.dataSource, workerSources, workers, opsPerWorker: 12, counters: 8, orders: 4, seed: 11, worker: { multiStepShare: 1 } });
+
+  it("finds no anomaly in multi-step transactions on typeorm-occ, and finds them on TypeORM's own column", async () => {
+    const occ = (await multiStep(occFlavor)).report;
+    const plain = (await multiStep(plainFlavor)).report;
+    console.log(formatReport(`[${driver}] typeorm-occ multi-step`, occ));
+    console.log(formatReport(`[${driver}] plain typeorm multi-step`, plain));
+    expect(occ.anomalies.slice(0, 5)).toEqual([]);
+    expect(occ.errors).toBe(0);
+    expect(occ.steps.stale).toBeGreaterThan(0); // copies older than the transaction's own writes were refused
+    expect(plain.anomalies.length).toBeGreaterThan(0);
+  }, timeout);
 });

@@ -17,6 +17,8 @@ export interface CounterRow {
 
 export interface LineRow {
   id?: number;
+  /** Unique when set: the key insertOnce finds a line by. */
+  ref?: string | null;
   label: string;
   quantity: number;
 }
@@ -47,6 +49,9 @@ export const replay: Record<string, Apply> = {
       case "add-line":
       case "change-line":
         lines[op.label as string] = op.quantity as number;
+        return { note: order.note, lines };
+      case "increment-line":
+        lines[op.label as string] = (lines[op.label as string] ?? 0) + (op.by as number);
         return { note: order.note, lines };
       case "remove-line":
         delete lines[op.label as string];

@@ -5,7 +5,10 @@ import { orderState, type CounterRow, type LineRow, type OrderRow } from "./mode
 import { pick } from "./random";
 
 /** What one attempt learned about one entity it touched. */
-export type Attempt = Partial<Pick<OpRecord, "versionRead" | "versionWritten" | "stateRead" | "stateWritten" | "op">>;
+export type Attempt = Partial<Pick<OpRecord, "versionRead" | "versionWritten" | "stateRead" | "stateWritten" | "op" | "steps">> & {
+  /** The transaction committed, but every one of its writes to this entity was refused. */
+  untouched?: boolean;
+};
 
 /** One read-modify-write operation of a client: the entities it touches, and the work of one attempt. */
 export interface Operation {
@@ -13,6 +16,11 @@ export interface Operation {
   entities: string[];
   /** Must run in one transaction (it reads back what it wrote). */
   needsTransaction?: boolean;
+  /**
+   * Reads, before each attempt's transaction starts, the copies the transaction will write (a
+   * request's earlier read, a cached object); then `work` runs in a transaction of its own.
+   */
+  readBefore?(manager: EntityManager): Promise<void>;
   work(manager: EntityManager, attempts: Map<string, Attempt>): Promise<void>;
 }
 
