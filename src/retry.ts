@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager, QueryRunner } from "typeorm";
-import { isStaleDataError } from "./errors";
+import { isStaleDataError, LockTimeoutError } from "./errors";
 import { readFromPrimary } from "./replication/primary-reads";
 
 // TypeORM's root does not export IsolationLevel, and a deep type import breaks consumers whose
@@ -71,7 +71,8 @@ export function isDeadlock(error: unknown): boolean {
  * PostgreSQL's SQLSTATE 55P03 (lock_not_available, after `lock_timeout` or with `NOWAIT`), SQLite's
  * `SQLITE_BUSY` ("database is locked": another connection holds the write lock past the busy
  * timeout, or a transaction that has read cannot wait for it; typeorm-occ's own
- * `SharedConnectionBusyError` carries the same code). MariaDB
+ * `SharedConnectionBusyError` carries the same code), and typeorm-occ's own {@link LockTimeoutError}
+ * (`lockAggregate` / `withAdvisoryLock` with `nowait` or `timeoutMs`, which wraps those codes). MariaDB
  * and MySQL undo only the statement: the transaction around it must be rolled back before the
  * retry, as `withOptimisticRetry` does with `{ dataSource }` and as `save()` does with its own.
  *
@@ -85,7 +86,12 @@ export function isDeadlock(error: unknown): boolean {
  */
 export function isLockWaitTimeout(error: unknown): boolean {
   const code = driverField(error, "code");
-  return code === "55P03" || code === "SQLITE_BUSY" || mysqlError(error, "ER_LOCK_WAIT_TIMEOUT", 1205);
+  return isLockTimeoutError(error) || code === "55P03" || code === "SQLITE_BUSY" || mysqlError(error, "ER_LOCK_WAIT_TIMEOUT", 1205);
+}
+
+/** Ours: it wraps the driver's code in `cause`, not in fields of its own; by name too, for two copies of the package. */
+function isLockTimeoutError(error: unknown): boolean {
+  return error instanceof LockTimeoutError || (error instanceof Error && error.name === "LockTimeoutError");
 }
 
 /**

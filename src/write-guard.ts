@@ -9,6 +9,7 @@ const entryPoint: Record<BuilderWrite["kind"], string> = {
   delete: "delete()",
   "soft-delete": "softDelete()",
   restore: "restore()",
+  clear: "clear()",
 };
 
 /**
@@ -17,7 +18,8 @@ const entryPoint: Record<BuilderWrite["kind"], string> = {
  * `upsert()`, `increment()`, `delete()`, query builders — are let through where they keep that
  * true (TypeORM adds `version = version + 1` to an UPDATE and writes 1 on INSERT) and refused,
  * before anything is sent, where they cannot:
- * - any write to a member row of an aggregate (its root's version would not move);
+ * - any write to a member row of an aggregate (its root's version would not move), `clear()` of a
+ *   member table included; a raw table name that reaches an entity's table counts as that entity;
  * - a version set by hand (`update(id, { version: 1 })` moves it backwards; `insert({ version: 41 })`);
  * - `upsert()` / `orUpdate()` (its update path leaves the version where it was), INSERT … SELECT.
  */
@@ -28,15 +30,25 @@ export function guardBuilderWrite(write: BuilderWrite): void {
   const graph = aggregateGraphOf(write.dataSource);
   if (graph.isMember(metadata)) {
     const owner = graph.junctionOwner(metadata);
+    const instead =
+      write.kind === "clear"
+        ? "Remove members through their roots (take them out of the root's collection and save(), or remove() the roots), or use deleteVersioned(), which moves the root"
+        : "Save it through its root (or with save() on its own, loaded with its root), or use updateIf() / updateVersioned() / insertOnce(), which move the root";
     throw new UnguardedWriteError(
       owner ? `${owner.name} (many-to-many links)` : metadata.name,
       operation,
-      `it is a member of an aggregate, and ${operation} would change it without moving its root's version. ` +
-        "Save it through its root (or with save() on its own, loaded with its root), or use updateIf() / updateVersioned() / insertOnce(), which move the root",
+      `it is a member of an aggregate, and ${operation} would ${write.kind === "clear" ? "delete every row of it" : "change it"} without moving its root's version. ${instead}`,
     );
   }
   const column = occVersionColumn(metadata);
   if (!column) return;
+  if (write.rawTable && write.kind !== "delete" && write.kind !== "clear") {
+    throw new UnguardedWriteError(
+      metadata.name,
+      operation,
+      `it names ${metadata.name}'s table by a raw name TypeORM does not match to the entity, so it would write without moving the version. Name the entity instead (its class, or "${metadata.name}")`,
+    );
+  }
   if (write.upsert) {
     throw new UnguardedWriteError(
       metadata.name,

@@ -3,9 +3,9 @@ import { dataSourceOf } from "../internals/typeorm-internals";
 import { rowGoneError } from "../stale-lookup";
 import { isSqliteFamily } from "../version-range";
 import { aggregateGraphOf } from "./aggregate-graph";
-import { moveNewRootsUnchecked } from "./lock-roots-first";
+import { moveNewRootsUnchecked, moveRoots } from "./lock-roots-first";
 import { rowRef, type RowRef } from "./parent-lookup";
-import { RootResolver } from "./root-resolver";
+import { RootResolver, type RootRef } from "./root-resolver";
 
 /** Enough for a parent that moved once between the first read and the lock. */
 const ROUNDS = 3;
@@ -18,8 +18,20 @@ const ROUNDS = 3;
  * `callerReadsAfter`: false when the transaction is the library's own, which reads nothing later
  * (see moveRoots).
  */
-export async function moveRootsOfRows(queryRunner: QueryRunner, metadata: EntityMetadata, primaryKeys: ObjectLiteral[], callerReadsAfter: boolean): Promise<Map<string, string[]>> {
-  return moveRootsAbove(queryRunner, primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey)), callerReadsAfter, false);
+export async function moveRootsOfRows(
+  queryRunner: QueryRunner,
+  metadata: EntityMetadata,
+  primaryKeys: ObjectLiteral[],
+  callerReadsAfter: boolean,
+  carried: CarriedRoot[] = [],
+): Promise<Map<string, string[]>> {
+  return moveRootsAbove(queryRunner, primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey)), callerReadsAfter, false, carried);
+}
+
+/** A root whose version the caller read with the rows (`{ id, version, order: { id, version } }`): its move is checked. */
+export interface CarriedRoot {
+  ref: RootRef;
+  version: number;
 }
 
 /**
@@ -27,12 +39,23 @@ export async function moveRootsOfRows(queryRunner: QueryRunner, metadata: Entity
  * about to be inserted are those of the parents its values name, moved before the INSERT.
  * `rowsMustExist`: the given rows are parents to write under (a missing one is StaleDataError);
  * otherwise they are the rows about to be written, whose own statement reports them gone.
- * Returns the keys of the roots above each given row (by the row's key), as last read.
+ * `carried`: roots the caller read a version of, moved first and checked against it (StaleDataError
+ * when they moved since). Returns the keys of the roots above each given row (by the row's key), as last read (the
+ * caller tells from them whether a carried root is really the row's).
  */
-export async function moveRootsAbove(queryRunner: QueryRunner, rows: RowRef[], callerReadsAfter: boolean, rowsMustExist: boolean): Promise<Map<string, string[]>> {
+export async function moveRootsAbove(
+  queryRunner: QueryRunner,
+  rows: RowRef[],
+  callerReadsAfter: boolean,
+  rowsMustExist: boolean,
+  carried: CarriedRoot[] = [],
+): Promise<Map<string, string[]>> {
   const dataSource = dataSourceOf(queryRunner);
   const graph = aggregateGraphOf(dataSource);
   const moved = new Set<string>();
+  const checked = [...carried].sort((a, b) => (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0));
+  await moveRoots(queryRunner, checked.map(({ ref, version }) => ({ ref, carried: version })), [], callerReadsAfter);
+  checked.forEach(({ ref }) => moved.add(ref.key));
   // SQLite: a transaction whose reads went stale cannot write, so one read is enough.
   const rounds = isSqliteFamily(dataSource.driver.options.type) ? 1 : ROUNDS;
   const given = new Set(rows.map((row) => row.key));

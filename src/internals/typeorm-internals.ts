@@ -10,7 +10,8 @@
  * - `EntityManager.transaction`: the SQLite write gate;
  * - the insert/update/delete/soft-delete query builders' `execute` (every other TypeORM write
  *   entry point: update(), insert(), upsert(), increment(), delete(), query builders): the write
- *   guard and the SQLite write gate; `DataSource.query` (raw SQL): the SQLite write gate;
+ *   guard and the SQLite write gate; `EntityManager.clear` (TRUNCATE), which uses no builder: the
+ *   same; `DataSource.query` (raw SQL): the SQLite write gate;
  * - `EntityMetadataValidator.validateMany`, the last step of `DataSource.buildMetadatas`:
  *   entities are validated at `initialize()`;
  * - `SubjectDatabaseEntityLoader.load` (save()'s pre-load): a copy whose read the library knows
@@ -41,6 +42,8 @@ import {
   type QueryRunner,
 } from "typeorm";
 import { TypeOrmCompatibilityError } from "../errors";
+import { metadataOfTablePath } from "./table-target";
+import { runInTransactionScope } from "./transaction-scope";
 import { assertVerifiedTypeOrm } from "./typeorm-version";
 
 /** The parts of TypeORM's internal `Subject` that typeorm-occ reads or drives. */
@@ -96,10 +99,16 @@ export interface PreloadCall {
 
 /** A write sent through one of TypeORM's query builders, as the write guard sees it. */
 export interface BuilderWrite {
-  kind: "insert" | "update" | "delete" | "soft-delete" | "restore";
+  /** `clear`: `EntityManager.clear()` / `Repository.clear()` (TRUNCATE, or DELETE of every row on SQLite). */
+  kind: "insert" | "update" | "delete" | "soft-delete" | "restore" | "clear";
   dataSource: DataSource;
-  /** The target entity; undefined for a builder on a raw table name. */
+  /** The target entity; undefined for a builder on a raw table name that reaches no entity's table. */
   metadata: EntityMetadata | undefined;
+  /**
+   * The builder names the entity's table by a raw name TypeORM did not match to it (schema-qualified):
+   * it builds the statement without the entity, so it adds no `version + 1` and writes no initial version.
+   */
+  rawTable: boolean;
   /** Inserted rows or the SET map. */
   values: ObjectLiteral[];
   /** INSERT … ON CONFLICT DO UPDATE / ON DUPLICATE KEY UPDATE, or INSERT … SELECT. */
@@ -161,7 +170,8 @@ type TypeOrmClass = { name: string; prototype: unknown; new (...args: any[]): ob
 /** The expression map fields of a query builder the write guard reads. */
 interface BuilderState {
   queryType: string;
-  mainAlias?: { hasMetadata: boolean; metadata: EntityMetadata };
+  /** `tablePath`: the raw table name of a builder on a string target without metadata. */
+  mainAlias?: { hasMetadata: boolean; metadata: EntityMetadata; tablePath?: string };
   valuesSet?: ObjectLiteral | ObjectLiteral[];
   onUpdate?: unknown;
   /** 0.3 only (`onConflict()`); 1.x has `orUpdate()` alone. */
@@ -200,7 +210,7 @@ export function installPersistenceHook(hook: PersistenceHook): void {
   const builders = [InsertQueryBuilder, UpdateQueryBuilder, DeleteQueryBuilder, SoftDeleteQueryBuilder];
   checkMethods(SelectQueryBuilder, ["executeEntitiesAndRawResults"]);
   builders.forEach((builder) => checkMethods(builder, ["execute"]));
-  checkMethods(EntityManager, ["transaction", "merge"]);
+  checkMethods(EntityManager, ["transaction", "merge", "clear"]);
   checkMethods(BaseEntity, ["reload"]);
   checkMethods(DataSourceClass, ["query"]);
   probeUnitOfWork(Subject, SubjectExecutor);
@@ -261,8 +271,33 @@ export function installPersistenceHook(hook: PersistenceHook): void {
   });
   const transaction = managerPrototype.transaction as AsyncMethod;
   managerPrototype.transaction = sameArity(transaction, function (this: EntityManager, ...args: unknown[]) {
-    if (this.queryRunner) return transaction.apply(this, args);
-    return hook.writeUnit(dataSourceOf(this), () => transaction.apply(this, args));
+    const dataSource = dataSourceOf(this);
+    // The callback runs marked as inside this transaction (see ./transaction-scope.ts).
+    const marked = args.map((arg) =>
+      typeof arg === "function"
+        ? (manager: EntityManager) => (manager?.queryRunner ? runInTransactionScope(dataSource, manager.queryRunner, () => arg(manager)) : arg(manager))
+        : arg,
+    );
+    if (this.queryRunner) return transaction.apply(this, marked);
+    return hook.writeUnit(dataSource, () => transaction.apply(this, marked));
+  });
+  // clear() sends the query runner's clearTable (TRUNCATE) itself, without a query builder.
+  const clear = managerPrototype.clear as AsyncMethod;
+  managerPrototype.clear = sameArity(clear, function (this: EntityManager, ...args: unknown[]) {
+    const dataSource = dataSourceOf(this);
+    const target = args[0] as Parameters<DataSource["hasMetadata"]>[0];
+    const write: BuilderWrite = {
+      kind: "clear",
+      dataSource,
+      // Without metadata TypeORM's own clear() throws its EntityMetadataNotFoundError, as before.
+      metadata: dataSource.hasMetadata(target) ? dataSource.getMetadata(target) : undefined,
+      rawTable: false,
+      values: [],
+      upsert: false,
+      fromSelect: false,
+      queryRunner: this.queryRunner,
+    };
+    return hook.builderWrite(write, () => clear.apply(this, args));
   });
   // Raw SQL (DataSource.query, EntityManager.query, DataSource.sql) without a caller's query runner.
   const dataSourcePrototype = DataSourceClass.prototype as unknown as Prototype;
@@ -375,10 +410,15 @@ function builderWriteOf(builder: QueryBuilderShape): BuilderWrite {
   const kind = kinds[map.queryType];
   if (!kind) incompatible(`a query builder of type "${map.queryType}"`);
   const values = map.valuesSet === undefined ? [] : Array.isArray(map.valuesSet) ? map.valuesSet : [map.valuesSet];
+  const dataSource = dataSourceOf(builder);
+  const alias = map.mainAlias;
+  // A raw table name may still reach an entity's table (schema-qualified, or another case on SQLite).
+  const rawTable = !alias?.hasMetadata && typeof alias?.tablePath === "string" ? metadataOfTablePath(dataSource, alias.tablePath) : undefined;
   return {
     kind,
-    dataSource: dataSourceOf(builder),
-    metadata: map.mainAlias?.hasMetadata ? map.mainAlias.metadata : undefined,
+    dataSource,
+    metadata: alias?.hasMetadata ? alias.metadata : rawTable,
+    rawTable: rawTable !== undefined,
     values,
     upsert: kind === "insert" && Boolean(map.onUpdate || map.onConflict),
     fromSelect: kind === "insert" && Boolean(map.insertFromSelect),
@@ -495,7 +535,7 @@ function probeDataSource(dataSource: DataSource): void {
     const insert = () => builder().insert().into(table);
     const first = { a: 1 };
     const second = { a: 2 };
-    const plainInsert = { kind: is("insert"), values: isArrayOf(first, second), metadata: is(undefined), upsert: is(false), fromSelect: is(false), queryRunner: is(undefined) };
+    const plainInsert = { kind: is("insert"), values: isArrayOf(first, second), metadata: is(undefined), rawTable: is(false), upsert: is(false), fromSelect: is(false), queryRunner: is(undefined) };
     expectWrite(insert().values([first, second]), plainInsert);
     expectWrite(insert().values(first).orUpdate(["a"], ["id"]), { upsert: is(true) });
     const withConflict = insert().values(first) as unknown as { onConflict?: (statement: string) => unknown };
@@ -503,7 +543,10 @@ function probeDataSource(dataSource: DataSource): void {
     const fromSelect = insert() as unknown as { valuesFromSelect?: (select: unknown) => unknown };
     if (typeof fromSelect.valuesFromSelect === "function") expectWrite(fromSelect.valuesFromSelect(builder().select("1")), { fromSelect: is(true) });
     expectWrite(builder().update(table).set(first), { kind: is("update"), values: isArrayOf(first) });
-    expectWrite(builder().delete().from(table), { kind: is("delete"), values: isArrayOf() });
+    const rawDelete = builder().delete().from(table);
+    expectWrite(rawDelete, { kind: is("delete"), values: isArrayOf() });
+    // Where the write guard looks for a raw table name that still reaches an entity's table.
+    expectFields("a raw table's alias", (rawDelete as unknown as QueryBuilderShape).expressionMap.mainAlias ?? {}, { hasMetadata: is(false), tablePath: is(table) });
     expectWrite(builder().softDelete().from(table), { kind: is("soft-delete") });
     expectWrite(builder().restore().from(table), { kind: is("restore") });
     expectWrite(dataSource.createQueryBuilder(queryRunner).delete().from(table), { queryRunner: is(queryRunner) });

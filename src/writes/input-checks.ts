@@ -1,4 +1,5 @@
 import { FindOperator, type DataSource, type EntityMetadata, type ObjectLiteral } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { UnguardedWriteError } from "../errors";
 import { aggregateGraphOf, upwardRelation } from "../aggregate/aggregate-graph";
 import { dataSourceOf } from "../internals/typeorm-internals";
@@ -25,6 +26,34 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 export function isFindOperator(value: unknown): value is FindOperator<unknown> {
   return value instanceof FindOperator || (isRecord(value) && value["@instanceof"] === Symbol.for("FindOperator"));
+}
+
+/** Operators whose parameters are the values a column is compared with. */
+const COMPARING = new Set(["equal", "not", "lessThan", "lessThanOrEqual", "moreThan", "moreThanOrEqual", "in", "any", "between", "isNull", "and", "or"]);
+
+/**
+ * The values a where criterion compares its column with: the value itself, or every value inside
+ * its find operators (`In([1, 2])`, `Not(Equal(1))`, `And(MoreThan(1), LessThan(9))`). `undefined`
+ * when an operator compares with something else (`Raw()`, `Like()`, array and JSON operators), whose
+ * values cannot be checked as the column's.
+ */
+export function comparedValues(criterion: unknown): unknown[] | undefined {
+  if (!isFindOperator(criterion)) return [criterion];
+  if (!COMPARING.has(criterion.type)) return undefined;
+  if (criterion.type === "isNull") return [];
+  if (criterion.child) return comparedValues(criterion.child);
+  const inner: unknown[] = criterion.type === "and" || criterion.type === "or" || criterion.multipleParameters ? toArray(criterion.value) : [criterion.value];
+  const values: unknown[] = [];
+  for (const item of inner) {
+    const found = isFindOperator(item) ? comparedValues(item) : [item];
+    if (!found) return undefined;
+    values.push(...found);
+  }
+  return values;
+}
+
+function toArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
 }
 
 /**
@@ -98,10 +127,8 @@ export function primaryKeyWhere(metadata: EntityMetadata, operation: string, pri
   }
   const where: ObjectLiteral = {};
   for (const column of columns) {
-    const value = byObject ? column.getEntityValue(primaryKey) : primaryKey;
-    if (!isKeyValue(value)) {
-      throw refused(metadata.name, operation, `primary key ${column.propertyPath} must be a string, a finite number, a bigint or a Date, got ${describe(value)}`);
-    }
+    const value: unknown = byObject ? column.getEntityValue(primaryKey) : primaryKey;
+    assertKeyValue(metadata, operation, column, value, `primary key ${column.propertyPath}`);
     column.setEntityValue(where, value);
   }
   if (byObject) {
@@ -112,10 +139,21 @@ export function primaryKeyWhere(metadata: EntityMetadata, operation: string, pri
   return where;
 }
 
+/**
+ * A value that names a row by one of its key columns: a string, a finite number, a bigint, a valid
+ * Date or bytes (binary keys). Anything else — an object, an array, NaN — would reach the driver,
+ * which fails with an error of its own or, worse, matches by the value's text (`[object Object]`).
+ * A column with a transformer takes whatever its transformer takes.
+ */
+export function assertKeyValue(metadata: EntityMetadata, operation: string, column: ColumnMetadata, value: unknown, what: string): void {
+  if (column.transformer ? value !== undefined && value !== null : isKeyValue(value)) return;
+  throw refused(metadata.name, operation, `${what} must be a string, a finite number, a bigint, a Date or bytes, got ${describe(value)}`);
+}
+
 function isKeyValue(value: unknown): boolean {
   if (typeof value === "number") return Number.isFinite(value);
   if (value instanceof Date) return !Number.isNaN(value.getTime());
-  return typeof value === "string" || typeof value === "bigint";
+  return typeof value === "string" || typeof value === "bigint" || value instanceof Uint8Array;
 }
 
 export function describe(value: unknown): string {

@@ -2,7 +2,7 @@ import { dataSourceOf } from "../internals/typeorm-internals";
 import type { DeepPartial, EntityMetadata, FindOptionsWhere, ObjectLiteral, QueryRunner, Repository } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { ConditionNotMetError, TypeOrmCompatibilityError } from "../errors";
-import { assertKnownProperties, describe, isRecord, refuseAggregateMember, refused } from "./input-checks";
+import { assertKeyValue, assertKnownProperties, describe, isRecord, refuseAggregateMember, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
@@ -146,6 +146,7 @@ function conflictColumnsOf(metadata: EntityMetadata, values: Record<string, unkn
       if (value === undefined || value === null || typeof value === "function") {
         throw refused(metadata.name, OPERATION, `values has no value for conflict path ${path}: the row could not be found by it`);
       }
+      assertKeyValue(metadata, OPERATION, column, value, `values.${path} (a conflict path)`);
       if (!columns.includes(column)) columns.push(column);
     }
   }

@@ -4,11 +4,12 @@ import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { ConditionNotMetError } from "../errors";
 import { CalculatedChange } from "./calculated-change";
 import {
+  assertKeyValue,
   assertKnownProperties,
+  comparedValues,
   assertNoMissingValues,
   assertSettableChanges,
   describe,
-  isFindOperator,
   isPlainObject,
   refuseAggregateMember,
   refuseMemberMove,
@@ -199,10 +200,27 @@ function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is 
       throw refused(metadata.name, OPERATION, `where.${key} filters by ${other.join(", ")} of the related ${relation.inverseEntityMetadata.name}; an UPDATE can only match it by primary key (${[...keys].join(", ")})`);
     }
   }
-  // A version from a request beyond the column's range: a typed error, not the driver's out-of-range one.
+  // Key values of the wrong shape (an object, an array) would reach the driver, plain or inside an operator.
+  for (const column of metadata.primaryColumns) {
+    const criterion: unknown = column.getEntityValue(where);
+    if (criterion === undefined) continue;
+    for (const value of comparedValues(criterion) ?? []) assertKeyValue(metadata, OPERATION, column, value, `where.${column.propertyPath}`);
+  }
+  // The version, plain or inside operators (Equal("1"), In([1.5]), Not(Equal(NaN))), is a version
+  // like any other: a string or a value beyond the column's range is a typed error, not a match or
+  // the driver's out-of-range error. Operators that compare with something else can't be checked.
   const version = occVersionColumn(metadata);
   const expected: unknown = version?.getEntityValue(where);
-  if (version && expected !== undefined && !isFindOperator(expected)) assertStorableVersion(metadata, version, expected);
+  if (!version || expected === undefined) return;
+  const values = comparedValues(expected);
+  if (!values) {
+    throw refused(
+      metadata.name,
+      OPERATION,
+      `where.${version.propertyPath} uses ${(expected as { type: string }).type}(), whose value typeorm-occ cannot check as a version: compare the version with a number, or Equal / Not / In / Between / LessThan / MoreThan … of numbers`,
+    );
+  }
+  for (const value of values) assertStorableVersion(metadata, version, value);
 }
 
 /** The SET list for TypeORM's update builder, plus the parameters of calculated changes. */

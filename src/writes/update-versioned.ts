@@ -1,22 +1,28 @@
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner, Repository } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
-import { aggregateGraphOf } from "../aggregate/aggregate-graph";
-import { moveRootsOfRows } from "../aggregate/move-roots-of-rows";
-import { MissingVersionError } from "../errors";
+import type { RelationMetadata } from "typeorm/metadata/RelationMetadata";
+import { aggregateGraphOf, type AggregateGraph } from "../aggregate/aggregate-graph";
+import { moveRootsOfRows, type CarriedRoot } from "../aggregate/move-roots-of-rows";
+import { rowRef } from "../aggregate/parent-lookup";
+import { formatPrimaryKey, MissingVersionError } from "../errors";
 import { dataSourceOf, transactionDepthOf } from "../internals/typeorm-internals";
 import { transactionStateOf } from "../transaction-state";
 import { assertStorableVersion } from "../version-range";
 import { checkedDelete } from "../versioned-writes";
 import { sendVersionedUpdate } from "./versioned-statement";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
-import { assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
+import { assertKeyValue, assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 import { expectedVersion } from "../copies/current-copy";
 import { recordMemberWrite, recordRowWrite } from "../copies/transaction-writes";
 
-/** The row to write: its whole primary key and the version the caller read (e.g. from If-Match). */
-export type VersionedKey<T> = { [P in keyof T]?: T[P] };
+/**
+ * The row to write: its whole primary key and the version the caller read (e.g. from If-Match). A
+ * member of an aggregate may also carry its root's primary key and version under the relation to it
+ * (`{ id, version, order: { id, version } }`): the root's version is then checked too.
+ */
+export type VersionedKey<T> = { [P in keyof T]?: T[P] | (NonNullable<T[P]> extends ObjectLiteral ? VersionedKey<NonNullable<T[P]>> : never) };
 
 /** What `updateVersioned` may set: plain values, or SQL expressions (`() => "stock - 1"`, written as is: never from user input). */
 export type UpdateVersionedChanges<T> = { [P in keyof T]?: T[P] | (() => string) };
@@ -34,7 +40,10 @@ export interface UpdateVersionedResult {
  *
  * A member row of an aggregate (with its own `@VersionColumn()`) moves its root's version too,
  * unchecked, once per transaction, like a member saved through its own repository: then the root
- * and the row are written in one transaction (a savepoint inside the caller's). Changes may not
+ * and the row are written in one transaction (a savepoint inside the caller's). Given the root's
+ * version too (`{ id, version, order: { id, version } }`, the root under the member's relation to
+ * it), the root's move is checked against it: a root that moved since raises `StaleDataError`
+ * naming the root, and nothing is written. Changes may not
  * set the version, the primary key, or (for a member) the relation to its parent: move a member
  * with save(). Entity listeners and subscribers' update events do not fire.
  *
@@ -96,6 +105,8 @@ interface VersionedTarget {
   primaryKey: ObjectLiteral;
   version: number;
   member: boolean;
+  /** Roots the key carries with the version the caller read of them: their moves are checked. */
+  roots: CarriedRoot[];
 }
 
 /** The version the key's write checks in the transaction (see expectedVersion): a key is built by hand, so its version is the claim. */
@@ -119,10 +130,17 @@ async function write<R>(
       return manager.transaction(async (transactional) => {
         const queryRunner = transactional.queryRunner!;
         await writeLockBeforeReads(queryRunner, metadata);
-        const roots = await moveRootsOfRows(queryRunner, metadata, [target.primaryKey], manager.queryRunner !== undefined);
+        const roots = await moveRootsOfRows(queryRunner, metadata, [target.primaryKey], manager.queryRunner !== undefined, target.roots);
+        const above = roots.get(rowKey(metadata, target.primaryKey)) ?? [];
+        // A root the key names that the row is not under was checked for nothing: refused (and rolled back).
+        const foreign = target.roots.find((root) => !above.includes(root.ref.key));
+        if (foreign && above.length > 0) {
+          const name = `${foreign.ref.metadata.name}#${formatPrimaryKey(primaryKeyValues(foreign.ref.metadata, foreign.ref.primaryKey))}`;
+          throw refused(metadata.name, change === "update" ? "updateVersioned" : "deleteVersioned", `the key names ${name} as its root, but the row is not in that aggregate`);
+        }
         const result = await statement(queryRunner);
         recordRowWrite(queryRunner, metadata, target.primaryKey);
-        recordMemberWrite(queryRunner, roots.get(rowKey(metadata, target.primaryKey)) ?? [], change, { metadata, identifier: target.primaryKey });
+        recordMemberWrite(queryRunner, above, change, { metadata, identifier: target.primaryKey });
         return result;
       });
     }
@@ -148,23 +166,65 @@ function versionedTarget(metadata: EntityMetadata, operation: string, key: unkno
   }
   if (!isPlainObject(key)) throw refused(metadata.name, operation, `the key must be an object with the primary key and ${versionColumn.propertyPath}, got ${describe(key)}`);
   assertKnownProperties(metadata, operation, key, "the key");
+  const graph = aggregateGraphOf(dataSourceOf(metadata));
+  const rootLinks = new Map(carriableRoots(graph, metadata).map((relation) => [relation.propertyName, relation]));
   const allowed = new Set([...metadata.primaryColumns, versionColumn].map((column) => column.propertyPath.split(".")[0]));
-  const extra = Object.keys(key).filter((name) => !allowed.has(name));
+  const extra = Object.keys(key).filter((name) => !allowed.has(name) && !rootLinks.has(name));
   if (extra.length > 0) {
-    throw refused(metadata.name, operation, `the key holds ${extra.join(", ")}: it names the row by primary key and ${versionColumn.propertyPath} only (put changes in the changes argument)`);
+    const roots = [...rootLinks.keys()].map((name) => `, its root's key and version under ${name}`).join("");
+    throw refused(metadata.name, operation, `the key holds ${extra.join(", ")}: it names the row by primary key and ${versionColumn.propertyPath}${roots} only (put changes in the changes argument)`);
   }
   const primaryKey: ObjectLiteral = {};
   for (const column of metadata.primaryColumns) {
     const value: unknown = column.getEntityValue(key);
     if (value === undefined || value === null) throw refused(metadata.name, operation, `the key has no ${column.propertyPath} (the whole primary key names the row)`);
+    assertKeyValue(metadata, operation, column, value, `the key's ${column.propertyPath}`);
     column.setEntityValue(primaryKey, value);
   }
   const given: unknown = versionColumn.getEntityValue(key);
   if (given === undefined || given === null) throw new MissingVersionError(metadata.name, versionColumn.propertyPath, primaryKeyValues(metadata, primaryKey));
   const version = assertStorableVersion(metadata, versionColumn, given);
-  const graph = aggregateGraphOf(dataSourceOf(metadata));
   if (graph.junctionOwner(metadata)) throw refused(metadata.name, operation, "it holds many-to-many links: change them through their owner with save()");
-  return { versionColumn, primaryKey, version, member: graph.isMember(metadata) };
+  const roots = [...rootLinks.values()].filter((relation) => carriesRoot(relation, key[relation.propertyName])).map((relation) => carriedRoot(metadata, operation, relation, key[relation.propertyName]));
+  return { versionColumn, primaryKey, version, member: graph.isMember(metadata), roots };
+}
+
+/** The relations from a member straight up to a versioned aggregate root: where a key may carry the root's version. */
+function carriableRoots(graph: AggregateGraph, metadata: EntityMetadata): RelationMetadata[] {
+  return graph
+    .parentLinks(metadata)
+    .filter((link) => link.kind === "member-holds-key" && graph.isRoot(link.parent) && occVersionColumn(link.parent) !== undefined)
+    .map((link) => link.relation);
+}
+
+/** A relation that is part of the primary key names the parent by key alone; with the root's version it carries it. */
+function carriesRoot(relation: RelationMetadata, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (!relation.joinColumns.some((column) => column.isPrimary)) return true;
+  return isPlainObject(value) && occVersionColumn(relation.inverseEntityMetadata)!.getEntityValue(value) !== undefined;
+}
+
+/** `order: { id, version }` in a member's key: the root's whole primary key and the version read of it. */
+function carriedRoot(metadata: EntityMetadata, operation: string, relation: RelationMetadata, value: unknown): CarriedRoot {
+  const root = relation.inverseEntityMetadata;
+  const rootVersion = occVersionColumn(root)!;
+  const what = `the key's ${relation.propertyName}`;
+  if (!isPlainObject(value)) {
+    throw refused(metadata.name, operation, `${what} must be an object with ${root.name}'s primary key and ${rootVersion.propertyPath}, got ${describe(value)}`);
+  }
+  const allowed = new Set([...root.primaryColumns, rootVersion].map((column) => column.propertyPath.split(".")[0]));
+  const extra = Object.keys(value).filter((name) => !allowed.has(name));
+  if (extra.length > 0) throw refused(metadata.name, operation, `${what} holds ${extra.join(", ")}: it names ${root.name} by primary key and ${rootVersion.propertyPath} only`);
+  const primaryKey: ObjectLiteral = {};
+  for (const column of root.primaryColumns) {
+    const part: unknown = column.getEntityValue(value);
+    if (part === undefined || part === null) throw refused(metadata.name, operation, `${what} has no ${column.propertyPath} (the whole primary key names ${root.name})`);
+    assertKeyValue(metadata, operation, column, part, `${what}.${column.propertyPath}`);
+    column.setEntityValue(primaryKey, part);
+  }
+  const version: unknown = rootVersion.getEntityValue(value);
+  if (version === undefined || version === null) throw new MissingVersionError(root.name, rootVersion.propertyPath, primaryKeyValues(root, primaryKey));
+  return { ref: rowRef(root, primaryKey), version: assertStorableVersion(root, rootVersion, version) };
 }
 
 /** The SET list (see assertSettableChanges), and no move of a member to another parent. */

@@ -4,18 +4,25 @@ import { dataSourceOf, escapeQueryWithParameters } from "../internals/typeorm-in
 import { TypeOrmCompatibilityError } from "../errors";
 import { staleDataError } from "../stale-lookup";
 import { checkedUpdate, type CheckedUpdate } from "../versioned-writes";
+import { escapedTable, StatementCache } from "./statement-cache";
+export { STATEMENTS_PER_ENTITY } from "./statement-cache";
 
 /** Column types whose values TypeORM wraps in SQL functions (GeoJSON): left to its update builder. */
 const SPATIAL = new Set(["geometry", "geography", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"]);
 
-/** Statement texts per entity and change shape (the columns set, and the SQL of raw function values). */
-const templates = new WeakMap<EntityMetadata, Map<string, string>>();
+const statements = new StatementCache();
+
+/** How many statement texts updateVersioned keeps for an entity now (for tests and diagnostics). */
+export function cachedStatementCount(metadata: EntityMetadata): number {
+  return statements.size(metadata);
+}
 
 /**
  * updateVersioned's `UPDATE … SET …, version = :next WHERE <pk> AND version = :expected`. TypeORM's
  * update builder rebuilds the SQL text on every call, which costs more client time than the
  * statement itself; for the common shape — columns of the entity's own table set to values or raw
- * SQL functions — the text is built once per entity and shape, and each call binds its values through
+ * SQL functions — the text is built once per entity and shape (at most STATEMENTS_PER_ENTITY kept per
+ * entity), and each call binds its values through
  * the driver's own preparation (`preparePersistentValue`: transformers, dates, JSON), as the builder
  * does, and adds `updateDate = CURRENT_TIMESTAMP` as it does. Any other shape (relations, spatial
  * columns, a key with a transformer) goes through the builder (checkedUpdate). Zero rows: StaleDataError.
@@ -41,13 +48,7 @@ export async function sendVersionedUpdate(queryRunner: QueryRunner, update: Chec
   });
   metadata.primaryColumns.forEach((column, index) => (parameters[`occ_k${index}`] = column.getEntityValue(update.identifier)));
   const key = shape.join("\u0000");
-  let byShape = templates.get(metadata);
-  if (!byShape) templates.set(metadata, (byShape = new Map()));
-  let template = byShape.get(key);
-  if (template === undefined) {
-    template = buildTemplate(queryRunner, metadata, versionColumn, set, values);
-    byShape.set(key, template);
-  }
+  const template = statements.text(metadata, key, () => buildTemplate(queryRunner, metadata, versionColumn, set, values));
   const [sql, bound] = escapeQueryWithParameters(dataSource, template, parameters);
   const result: { affected?: unknown } = await queryRunner.query(sql, bound, true);
   if (typeof result.affected !== "number") {
@@ -68,10 +69,7 @@ export async function sendVersionedUpdate(queryRunner: QueryRunner, update: Chec
 
 function buildTemplate(queryRunner: QueryRunner, metadata: EntityMetadata, versionColumn: ColumnMetadata, set: ColumnMetadata[], values: ObjectLiteral): string {
   const escape = (name: string) => dataSourceOf(queryRunner).driver.escape(name);
-  const table = metadata.tablePath
-    .split(".")
-    .map((part) => (part === "" ? part : escape(part)))
-    .join(".");
+  const table = escapedTable(metadata, escape);
   const assignments = set.map((column, index) => {
     const value: unknown = column.getEntityValue(values);
     return `${escape(column.databaseName)} = ${typeof value === "function" ? (value as () => string)() : `:occ_c${index}`}`;

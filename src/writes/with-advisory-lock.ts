@@ -1,16 +1,29 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, EntityManager, EntityMetadata, QueryRunner } from "typeorm";
 import { LockTimeoutError, TypeOrmCompatibilityError } from "../errors";
+import { runInTransactionScope, transactionRunnerOf } from "../internals/transaction-scope";
 import { runLibraryWrite } from "../library-write-context";
 import { readFromPrimary } from "../replication/primary-reads";
 import { advisoryLockId, lockNameOf, mysqlLockName, type AdvisoryLockKey } from "./advisory-key";
 import { describe, refused } from "./input-checks";
-import { acquireWithin, lockDialectOf, lockWaitOf, takeSqliteWriteLock, type LockWait, type LockWaitOptions } from "./lock-dialect";
+import { acquireWithin, lockDialectOf, lockWaitOf, takeSqliteWriteLock, type LockDialect, type LockWait, type LockWaitOptions } from "./lock-dialect";
 
 const OPERATION = "withAdvisoryLock";
 /** MariaDB's GET_LOCK treats a negative timeout as an error, not as "forever": a year stands in for it. */
 const NO_LIMIT_SECONDS = 365 * 24 * 3600;
 
 export type WithAdvisoryLockOptions = LockWaitOptions;
+
+/** A withAdvisoryLock transaction the current async context runs in: its connection and the locks it holds. */
+interface LockScope {
+  queryRunner: QueryRunner;
+  ids: Set<bigint>;
+  /** MariaDB: GET_LOCK names taken by nested calls, released with the outermost call's own. */
+  mysqlNames: string[];
+}
+
+/** Per DataSource, the outermost withAdvisoryLock call the current async context runs inside. */
+const lockScopes = new AsyncLocalStorage<ReadonlyMap<DataSource, LockScope>>();
 
 /**
  * Runs `fn` in a new transaction while holding a lock on a name, for work no single row can guard:
@@ -28,6 +41,15 @@ export type WithAdvisoryLockOptions = LockWaitOptions;
  *
  * Keys: a safe integer is used as is; a string maps to the first 8 bytes of its SHA-256 (see
  * README, "Choosing a remedy"). `nowait` / `timeoutMs` → `LockTimeoutError`, and `fn` is not run.
+ *
+ * Nested calls (from `fn`, same async context) join the outer call's transaction, in a savepoint
+ * (an error from the inner `fn` undoes only its work): the same key again is re-entrant (no
+ * statement, no wait); another key is taken on the same connection and held until the outermost
+ * call's transaction ends. Inside a transaction of the caller's own (`dataSource.transaction()`,
+ * `@Transactional()`, `withOptimisticRetry({ dataSource })`) the call is refused with
+ * `UnguardedWriteError` before anything is sent, on every database: a new transaction there would
+ * commit apart from the caller's (PostgreSQL, MariaDB) or silently join it (SQLite). Take the lock
+ * first and do the transaction's work with the manager `fn` receives.
  *
  * @example
  * const cart = await withAdvisoryLock(dataSource, `cart:${customerId}`, async (manager) => {
@@ -49,21 +71,76 @@ export async function withAdvisoryLock<T>(
   const callback = fn;
   fn = (manager) => readFromPrimary(() => callback(manager));
   const dialect = lockDialectOf(dataSource, lockName, OPERATION);
+  const outer = lockScopes.getStore()?.get(dataSource);
+  const transaction = transactionRunnerOf(dataSource);
+  if (outer && transaction === outer.queryRunner) return nested(dataSource, outer, dialect, id, lockName, wait, fn);
+  if (transaction) {
+    throw refused(
+      lockName,
+      OPERATION,
+      "it runs inside a transaction of the caller's on this DataSource, where the transaction it opens would commit apart from the caller's (PostgreSQL, MariaDB) or join it (SQLite). " +
+        "Call withAdvisoryLock first and do the transaction's work with the manager fn receives (nested withAdvisoryLock calls inside fn join that transaction)",
+    );
+  }
   if (dialect === "mysql") return withMysqlLock(dataSource, id, lockName, wait, fn);
   const table = dialect === "sqlite" ? anyTable(dataSource, lockName) : undefined;
 
   return dataSource.transaction(async (manager) => {
     const queryRunner = manager.queryRunner!;
-    await runLibraryWrite(() =>
-      acquireWithin(queryRunner, dialect, wait, lockName, false, async () => {
-        if (table) return takeSqliteWriteLock(queryRunner, table);
-        if (wait.timeoutMs !== 0) return void (await queryRunner.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(id)]));
-        const [{ acquired }] = (await queryRunner.query("SELECT pg_try_advisory_xact_lock($1::bigint) AS acquired", [String(id)])) as Array<{ acquired: boolean }>;
-        if (!acquired) throw new LockTimeoutError(lockName, 0);
-      }),
-    );
-    return fn(manager);
+    await runLibraryWrite(() => lockInTransaction(queryRunner, dialect, id, lockName, wait, table));
+    return inScope(dataSource, { queryRunner, ids: new Set([id]), mysqlNames: [] }, () => fn(manager));
   });
+}
+
+/** PostgreSQL's transaction-scoped advisory lock, or SQLite's write lock, as the transaction's next statement. */
+function lockInTransaction(queryRunner: QueryRunner, dialect: LockDialect, id: bigint, lockName: string, wait: LockWait, table: EntityMetadata | undefined) {
+  return acquireWithin(queryRunner, dialect, wait, lockName, false, async () => {
+    if (table) return takeSqliteWriteLock(queryRunner, table);
+    if (wait.timeoutMs !== 0) return void (await queryRunner.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(id)]));
+    const [{ acquired }] = (await queryRunner.query("SELECT pg_try_advisory_xact_lock($1::bigint) AS acquired", [String(id)])) as Array<{ acquired: boolean }>;
+    if (!acquired) throw new LockTimeoutError(lockName, 0);
+  });
+}
+
+/**
+ * A call from inside another call's `fn` on the same DataSource: a second connection would wait
+ * for its own caller's lock forever (same key) or commit apart from it (another key). It joins
+ * the outer transaction instead, in a savepoint; a key the scope holds is not taken again, another
+ * one is taken on the same connection (SQLite: the write lock is held already) and kept until the
+ * outermost call's transaction ends.
+ */
+async function nested<T>(
+  dataSource: DataSource,
+  scope: LockScope,
+  dialect: LockDialect,
+  id: bigint,
+  lockName: string,
+  wait: LockWait,
+  fn: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
+  return scope.queryRunner.manager.transaction(async (manager) => {
+    const queryRunner = manager.queryRunner!;
+    const taken = !scope.ids.has(id);
+    if (taken && dialect === "mysql") {
+      const name = mysqlLockName(String(dataSource.driver.database ?? ""), id);
+      await getMysqlLock(queryRunner, name, lockName, wait);
+      scope.mysqlNames.push(name);
+    } else if (taken && dialect === "postgres") {
+      await runLibraryWrite(() => lockInTransaction(queryRunner, dialect, id, lockName, wait, undefined));
+    }
+    scope.ids.add(id);
+    try {
+      return await fn(manager);
+    } catch (error) {
+      // The savepoint's rollback may release a PostgreSQL lock taken in it: take it again if asked again.
+      if (taken) scope.ids.delete(id);
+      throw error;
+    }
+  });
+}
+
+function inScope<T>(dataSource: DataSource, scope: LockScope, work: () => Promise<T>): Promise<T> {
+  return lockScopes.run(new Map([...(lockScopes.getStore() ?? []), [dataSource, scope]]), work);
 }
 
 async function withMysqlLock<T>(
@@ -74,21 +151,19 @@ async function withMysqlLock<T>(
   fn: (manager: EntityManager) => Promise<T>,
 ): Promise<T> {
   const name = mysqlLockName(String(dataSource.driver.database ?? ""), id);
-  const seconds = wait.timeoutMs === undefined ? NO_LIMIT_SECONDS : wait.timeoutMs / 1000;
   const queryRunner = dataSource.createQueryRunner();
   try {
-    const [{ acquired }] = (await runLibraryWrite(() => queryRunner.query("SELECT GET_LOCK(?, ?) AS acquired", [name, seconds]))) as Array<{
-      acquired: number | string | null;
-    }>;
-    if (Number(acquired) !== 1) throw new LockTimeoutError(lockName, wait.timeoutMs ?? null); // 0: timed out, NULL: error
+    await getMysqlLock(queryRunner, name, lockName, wait);
+    const scope: LockScope = { queryRunner, ids: new Set([id]), mysqlNames: [] };
     let outcome: { value: T } | { error: unknown };
     try {
-      outcome = { value: await inTransaction(queryRunner, fn) };
+      outcome = { value: await inScope(dataSource, scope, () => runInTransactionScope(dataSource, queryRunner, () => inTransaction(queryRunner, fn))) };
     } catch (error) {
       outcome = { error };
     }
     try {
-      await runLibraryWrite(() => queryRunner.query("SELECT RELEASE_LOCK(?)", [name]));
+      // Nested calls' locks first, then this call's own: all after the transaction has ended.
+      for (const held of [...scope.mysqlNames.reverse(), name]) await runLibraryWrite(() => queryRunner.query("SELECT RELEASE_LOCK(?)", [held]));
     } catch (releaseError) {
       if ("value" in outcome) throw releaseError;
     }
@@ -97,6 +172,15 @@ async function withMysqlLock<T>(
   } finally {
     await queryRunner.release();
   }
+}
+
+/** MariaDB's GET_LOCK on the given connection, waiting as asked; LockTimeoutError when not granted. */
+async function getMysqlLock(queryRunner: QueryRunner, name: string, lockName: string, wait: LockWait): Promise<void> {
+  const seconds = wait.timeoutMs === undefined ? NO_LIMIT_SECONDS : wait.timeoutMs / 1000;
+  const [{ acquired }] = (await runLibraryWrite(() => queryRunner.query("SELECT GET_LOCK(?, ?) AS acquired", [name, seconds]))) as Array<{
+    acquired: number | string | null;
+  }>;
+  if (Number(acquired) !== 1) throw new LockTimeoutError(lockName, wait.timeoutMs ?? null); // 0: timed out, NULL: error
 }
 
 async function inTransaction<T>(queryRunner: QueryRunner, fn: (manager: EntityManager) => Promise<T>): Promise<T> {
