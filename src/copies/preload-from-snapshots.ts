@@ -36,9 +36,12 @@ export function preloadFromSnapshots(call: PreloadCall): void {
   }
   const persist = currentPersistCall();
   if (!all || call.subjects.length !== 1 || !persist || persist.chunked) return;
-  const [{ metadata }] = call.subjects;
+  const [{ metadata, entity }] = call.subjects;
   const graph = aggregateGraphOf(dataSourceOf(call.queryRunner));
   if (graph.isRoot(metadata) || graph.isMember(metadata)) return; // roots move beside members: more than one statement
+  // Statements TypeORM adds after its pre-load (links, orphans) come from relations other than a key in the row.
+  const heldBeyondRow = metadata.relations.some((relation) => !(relation.isManyToOne || relation.isOneToOneOwner) && relation.getEntityValue(entity!) !== undefined);
+  if (heldBeyondRow || (call.operation === "remove" && metadata.manyToManyRelations.length > 0)) return;
   if (dataSourceOf(call.queryRunner).subscribers.some(listensToWrites) || hasWriteListeners(metadata)) return;
   persist.dropOwnTransaction();
 }

@@ -1,5 +1,6 @@
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
-import { aggregateGraphOf } from "../aggregate/aggregate-graph";
+import type { RelationMetadata } from "typeorm/metadata/RelationMetadata";
+import { aggregateGraphOf, type AggregateGraph } from "../aggregate/aggregate-graph";
 import { dataSourceOf } from "../internals/typeorm-internals";
 import { occVersionColumn } from "../versioned-metadata";
 
@@ -26,6 +27,8 @@ export function snapshotsCopiesOf(metadata: EntityMetadata): boolean {
     known =
       (occVersionColumn(metadata) !== undefined || graph.isMember(metadata)) &&
       !graph.junctionOwner(metadata) &&
+      // A transformer's value is compared in its database form: a copy of the entity's form (a class instance) is not that.
+      metadata.columns.every((column) => !column.transformer) &&
       !metadata.treeType &&
       metadata.relations.every((relation) => !relation.isLazy && relation.joinColumns.every((column) => column.referencedColumn?.isPrimary !== false)) &&
       metadata.inheritancePattern === undefined &&
@@ -52,12 +55,16 @@ export function adoptSnapshot(metadata: EntityMetadata, target: object, source: 
 function copyOfColumns(metadata: EntityMetadata, entity: ObjectLiteral): ObjectLiteral {
   const snapshot: ObjectLiteral = typeof metadata.target === "function" ? Object.create(metadata.target.prototype as object) : {};
   for (const column of metadata.columns) {
-    if (column.relationMetadata || column.isVirtual) continue;
+    // A join column is kept through its relation, unless it has a property of its own (`shelfId` beside `shelf`).
+    if ((column.relationMetadata && column.propertyName === column.relationMetadata.propertyName) || column.isVirtual) continue;
     const value: unknown = column.getEntityValue(entity);
     if (value !== undefined) column.setEntityValue(snapshot, copyOf(value));
   }
-  // Related rows as keys, the shape TypeORM's pre-load gives them; a relation not held is left out.
+  // Related rows as keys, the shape TypeORM's pre-load gives them, for the relations the version
+  // check covers; a relation not held, or not covered, is left out (TypeORM then loads the row).
+  const graph = aggregateGraphOf(dataSourceOf(metadata));
   for (const relation of metadata.relations) {
+    if (!coveredByVersion(graph, metadata, relation)) continue;
     const value: unknown = relation.getEntityValue(entity);
     if (value === undefined) continue;
     const keys = (Array.isArray(value) ? value : [value]).map((related) => keyOf(relation.inverseEntityMetadata, related));
@@ -65,6 +72,19 @@ function copyOfColumns(metadata: EntityMetadata, entity: ObjectLiteral): ObjectL
     relation.setEntityValue(snapshot, Array.isArray(value) ? keys : keys[0]);
   }
   return snapshot;
+}
+
+/**
+ * Whether the rows the relation holds can change only by moving the version the copy's write checks:
+ * a key stored in the row itself (many-to-one, the owning side of a one-to-one), or — for a root
+ * or member — members of its aggregate and its own many-to-many links. Children of a plain entity,
+ * or its links, move in rows of their own and move no version of this row.
+ */
+function coveredByVersion(graph: AggregateGraph, metadata: EntityMetadata, relation: RelationMetadata): boolean {
+  if ((relation.isManyToOne || relation.isOneToOneOwner) && relation.joinColumns.length > 0) return true;
+  if (graph.memberRelations(metadata).includes(relation)) return true;
+  const junction = relation.junctionEntityMetadata;
+  return relation.isManyToMany && junction !== undefined && graph.junctionOwner(junction) === metadata;
 }
 
 /** `{ id }` of a related row (null for none); undefined when it has no complete key yet. */
