@@ -1,5 +1,5 @@
 import { QueryFailedError } from "typeorm";
-import { UnguardedWriteError } from "typeorm-occ";
+import { OccError, UnguardedWriteError } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { eachDriver } from "../support/each-driver";
 import { CartItem, Order, OrderLine, aggregateEntities } from "../support/entities/aggregate";
@@ -91,6 +91,8 @@ eachDriver(undefined, { mariadb: true })("schema-qualified table names in query-
 
   it("leaves a name in another schema or database alone: a raw table the guard does not know", async () => {
     const error = await qb().update("elsewhere.order_line").set({ quantity: 5 }).execute().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(QueryFailedError); // no such table: the database's answer, not the guard's
+    // No such table: the database's answer, not the guard's (TypeORM 0.3's SQLite runner does not wrap it in QueryFailedError).
+    expect(error).not.toBeInstanceOf(OccError);
+    expect(error instanceof QueryFailedError || (error as Error).name === "SqliteError").toBe(true);
   });
 });
