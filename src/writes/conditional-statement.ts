@@ -2,7 +2,7 @@ import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { dataSourceOf, escapeQueryWithParameters } from "../internals/typeorm-internals";
 import { TypeOrmCompatibilityError } from "../errors";
-import { escapedTable, StatementCache } from "./statement-cache";
+import { bindSetList, escapedTable, setAssignments, StatementCache } from "./statement-cache";
 
 const statements = new StatementCache();
 
@@ -40,25 +40,14 @@ export async function sendConditionalUpdate(
   if (conditions.length === 0 || set.some((column) => column.relationMetadata || CONVERTED.test(String(driver.normalizeType(column))))) return undefined;
 
   const bound: ObjectLiteral = { ...parameters };
-  const shape: string[] = [];
-  set.forEach((column, index) => {
-    const value: unknown = column.getEntityValue(values);
-    if (typeof value === "function") shape.push(`${column.databaseName}=${String((value as () => string)())}`);
-    else {
-      shape.push(column.databaseName);
-      bound[`occ_c${index}`] = driver.preparePersistentValue(value, column);
-    }
-  });
+  const shape = bindSetList(set, values, (value, column) => driver.preparePersistentValue(value, column), bound);
   conditions.forEach((column, index) => {
     shape.push(`?${column.databaseName}`);
     bound[`occ_w${index}`] = column.getEntityValue(where);
   });
   const template = statements.text(metadata, shape.join("\u0000"), () => {
     const escape = (name: string) => driver.escape(name);
-    const assignments = set.map((column, index) => {
-      const value: unknown = column.getEntityValue(values);
-      return `${escape(column.databaseName)} = ${typeof value === "function" ? (value as () => string)() : `:occ_c${index}`}`;
-    });
+    const assignments = setAssignments(set, values, escape);
     const updateDate = metadata.updateDateColumn;
     if (updateDate && !set.includes(updateDate)) assignments.push(`${escape(updateDate.databaseName)} = CURRENT_TIMESTAMP`);
     const tests = conditions.map((column, index) => `${escape(column.databaseName)} = :occ_w${index}`);

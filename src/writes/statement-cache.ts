@@ -1,4 +1,5 @@
-import type { EntityMetadata } from "typeorm";
+import type { EntityMetadata, ObjectLiteral } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 
 /**
  * The most statement texts kept per entity and cache. A shape holds the SQL of raw function values,
@@ -39,4 +40,31 @@ export function escapedTable(metadata: EntityMetadata, escape: (name: string) =>
     .split(".")
     .map((part) => (part === "" ? part : escape(part)))
     .join(".");
+}
+
+/**
+ * A SET list of values and raw SQL functions: its shape (the columns, and the SQL of functions,
+ * which is written into the text) and the values bound as `:occ_c<n>`, prepared by the driver as
+ * TypeORM's builder prepares them (transformers, dates, JSON).
+ */
+export function bindSetList(
+  set: ColumnMetadata[],
+  values: ObjectLiteral,
+  prepare: (value: unknown, column: ColumnMetadata) => unknown,
+  parameters: ObjectLiteral,
+): string[] {
+  return set.map((column, index) => {
+    const value: unknown = column.getEntityValue(values);
+    if (typeof value === "function") return `${column.databaseName}=${String((value as () => string)())}`;
+    parameters[`occ_c${index}`] = prepare(value, column);
+    return column.databaseName;
+  });
+}
+
+/** The assignments of a SET list bound by {@link bindSetList}. */
+export function setAssignments(set: ColumnMetadata[], values: ObjectLiteral, escape: (name: string) => string): string[] {
+  return set.map((column, index) => {
+    const value: unknown = column.getEntityValue(values);
+    return `${escape(column.databaseName)} = ${typeof value === "function" ? (value as () => string)() : `:occ_c${index}`}`;
+  });
 }

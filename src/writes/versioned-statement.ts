@@ -4,7 +4,7 @@ import { dataSourceOf, escapeQueryWithParameters } from "../internals/typeorm-in
 import { TypeOrmCompatibilityError } from "../errors";
 import { staleDataError } from "../stale-lookup";
 import { checkedUpdate, type CheckedUpdate } from "../versioned-writes";
-import { escapedTable, StatementCache } from "./statement-cache";
+import { bindSetList, escapedTable, setAssignments, StatementCache } from "./statement-cache";
 export { STATEMENTS_PER_ENTITY } from "./statement-cache";
 
 /** Column types whose values TypeORM wraps in SQL functions (GeoJSON): left to its update builder. */
@@ -37,15 +37,7 @@ export async function sendVersionedUpdate(queryRunner: QueryRunner, update: Chec
     return;
   }
   const parameters: ObjectLiteral = { occ_next: update.nextVersion, occ_expected: update.expectedVersion };
-  const shape: string[] = [];
-  set.forEach((column, index) => {
-    const value: unknown = column.getEntityValue(values);
-    if (typeof value === "function") shape.push(`${column.databaseName}=${String((value as () => string)())}`);
-    else {
-      shape.push(column.databaseName);
-      parameters[`occ_c${index}`] = dataSource.driver.preparePersistentValue(value, column);
-    }
-  });
+  const shape = bindSetList(set, values, (value, column) => dataSource.driver.preparePersistentValue(value, column), parameters);
   metadata.primaryColumns.forEach((column, index) => (parameters[`occ_k${index}`] = column.getEntityValue(update.identifier)));
   const key = shape.join("\u0000");
   const template = statements.text(metadata, key, () => buildTemplate(queryRunner, metadata, versionColumn, set, values));
@@ -70,10 +62,7 @@ export async function sendVersionedUpdate(queryRunner: QueryRunner, update: Chec
 function buildTemplate(queryRunner: QueryRunner, metadata: EntityMetadata, versionColumn: ColumnMetadata, set: ColumnMetadata[], values: ObjectLiteral): string {
   const escape = (name: string) => dataSourceOf(queryRunner).driver.escape(name);
   const table = escapedTable(metadata, escape);
-  const assignments = set.map((column, index) => {
-    const value: unknown = column.getEntityValue(values);
-    return `${escape(column.databaseName)} = ${typeof value === "function" ? (value as () => string)() : `:occ_c${index}`}`;
-  });
+  const assignments = setAssignments(set, values, escape);
   assignments.push(`${escape(versionColumn.databaseName)} = :occ_next`);
   const updateDate = metadata.updateDateColumn;
   if (updateDate && !set.includes(updateDate)) assignments.push(`${escape(updateDate.databaseName)} = CURRENT_TIMESTAMP`);
