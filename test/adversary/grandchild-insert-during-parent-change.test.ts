@@ -85,12 +85,23 @@ eachDriver((driver) => driver !== "sqlite", { mariadb: true })("a note inserted 
     await move.ready;
     const loadB = () => orders().findOneOrFail({ where: { id: b.id }, relations: { lines: { notes: true } } });
     let z: Order | undefined;
-    pauseBeforeNext(/^\s*UPDATE\b/i, async () => {
-      move.commit();
-      await move.done;
-      pauseBeforeNext(/^\s*INSERT\b/i, async () => {
-        z = await loadB(); // Z reads B after the move, before Y's note
-      });
+    // Releases that do not await beforeQuery (0.3.20 on MariaDB) run the pauses beside Y's statements:
+    // they are awaited before the outcome is read, and a pause that never fired is disarmed.
+    let pauses: Promise<void> = Promise.resolve();
+    pauseBeforeNext(/^\s*UPDATE\b/i, () => {
+      const first = (async () => {
+        move.commit();
+        await move.done;
+        pauseBeforeNext(/^\s*INSERT\b/i, () => {
+          const second = (async () => {
+            z = await loadB(); // Z reads B after the move, before Y's note
+          })();
+          pauses = pauses.then(() => second);
+          return second;
+        });
+      })();
+      pauses = pauses.then(() => first);
+      return first;
     });
     const noted = await y
       .getRepository(LineNote)
@@ -99,6 +110,10 @@ eachDriver((driver) => driver !== "sqlite", { mariadb: true })("a note inserted 
         () => true,
         (error: Error) => error.name,
       );
+    await pauses;
+    await pauses; // the second pause, chained while the first ran
+    pauseBeforeNext(/$^/, async () => undefined);
+    z ??= await loadB(); // Y's INSERT went out before the pause could hold it: Z reads after the note
     expect(z).toBeDefined();
     if (z!.lines[0].notes.length > 0) {
       // This TypeORM release sent Y's INSERT before awaiting the beforeQuery pause (0.3.20 on MariaDB):
