@@ -1,4 +1,4 @@
-import { declareAggregateMember } from "../src/registry";
+import { declareAggregateMember } from "../src/metadata/registry";
 import { ensureInstalled } from "../src/install";
 
 /**

@@ -1,4 +1,4 @@
-import { declareAggregateRoot } from "../src/registry";
+import { declareAggregateRoot } from "../src/metadata/registry";
 import { ensureInstalled } from "../src/install";
 
 /**

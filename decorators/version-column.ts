@@ -1,5 +1,5 @@
 import { VersionColumn as TypeOrmVersionColumn, type ColumnOptions } from "typeorm";
-import { declareVersionColumn } from "../src/registry";
+import { declareVersionColumn } from "../src/metadata/registry";
 import { ensureInstalled } from "../src/install";
 
 /** Column options a version column accepts; its type must stay an integer type. */

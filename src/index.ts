@@ -7,7 +7,7 @@
 import { ensureInstalled } from "./install";
 
 export { VersionColumn, AggregateRoot, AggregateMember, type VersionColumnOptions } from "../decorators";
-export { occSchema, type OccSchemaOptions } from "./entity-schema";
+export { occSchema, type OccSchemaOptions } from "./metadata/entity-schema";
 export {
   OccError,
   StaleDataError,
@@ -26,9 +26,9 @@ export {
   type ConditionalOperation,
   type ConditionNotMetDetails,
 } from "./errors";
-export { parseVersion, isVersionNumber } from "./version-value";
+export { parseVersion, isVersionNumber } from "./version/version-value";
 export { readFromPrimary } from "./replication/primary-reads";
-export { uncheckedMemberWrite } from "./unchecked-member-write";
+export { uncheckedMemberWrite } from "./write-guard/unchecked-member-write";
 export {
   withOptimisticRetry,
   isRetryableConflict,
@@ -37,7 +37,7 @@ export {
   isLockWaitTimeout,
   isSqliteBusy,
   type OptimisticRetryOptions,
-} from "./retry";
+} from "./retry/with-optimistic-retry";
 
 export {
   updateVersioned,

@@ -1,7 +1,7 @@
 import { installPersistenceHook } from "./internals/typeorm-internals";
 import { installReadRouting } from "./internals/read-routing";
-import { isLibraryWrite } from "./library-write-context";
-import { persistenceHook } from "./persistence-hook";
+import { isLibraryWrite } from "./write-guard/library-write-context";
+import { persistenceHook } from "./persistence/persistence-hook";
 import { readsFromPrimary } from "./replication/primary-reads";
 
 let installed = false;

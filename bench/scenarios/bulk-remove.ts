@@ -86,7 +86,7 @@ export async function bulkRemove(db: BenchDatabase, config: BenchConfig): Promis
     detail: `${times(occRatio)} plain (${(occTime.median / 1000).toFixed(0)} vs ${(plainTime.median / 1000).toFixed(0)} ms)`,
     whyAndFix: met
       ? undefined
-      : "the version-checked DELETE (src/versioned-writes.ts checkedDelete) costs more than TypeORM's `id IN (…)`: look at the statement shape the database plans slowly, and at the statements per chunk.",
+      : "the version-checked DELETE (src/persistence/versioned-writes.ts checkedDelete) costs more than TypeORM's `id IN (…)`: look at the statement shape the database plans slowly, and at the statements per chunk.",
   };
   return { title: `7. Bulk remove of ${rows} rows — ${db.version}`, body, targets: [target] };
 }

@@ -2,7 +2,7 @@ import type { DataSource, EntityMetadata } from "typeorm";
 // A type import from the deep path: the package root exports RelationMetadata only since TypeORM 1.1.
 import type { RelationMetadata } from "typeorm/metadata/RelationMetadata";
 import { EntityDefinitionError } from "../errors";
-import { isDeclaredAggregateRoot, memberDeclarationsOf } from "../registry";
+import { isDeclaredAggregateRoot, memberDeclarationsOf } from "../metadata/registry";
 
 /** How a member row finds its parent row inside the aggregate. */
 export type ParentLink =

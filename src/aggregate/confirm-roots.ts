@@ -1,8 +1,8 @@
 import type { EntityMetadata } from "typeorm";
 import { dataSourceOf, type PersistenceUnit } from "../internals/typeorm-internals";
-import { rowGoneError } from "../stale-lookup";
-import type { Undo } from "../transaction-state";
-import { isSqliteFamily } from "../version-range";
+import { rowGoneError } from "../persistence/stale-lookup";
+import type { Undo } from "../transaction/transaction-state";
+import { isSqliteFamily } from "../version/version-range";
 import { aggregateGraphOf } from "./aggregate-graph";
 import { moveNewRootsUnchecked } from "./lock-roots-first";
 import { readParents, type ParentsByLink, type RowRef } from "./parent-lookup";

@@ -1,6 +1,6 @@
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
 import type { PersistenceSubject } from "../internals/typeorm-internals";
-import { hasCompletePrimaryKey, primaryKeyValues, rowKey } from "../versioned-metadata";
+import { hasCompletePrimaryKey, primaryKeyValues, rowKey } from "../version/versioned-metadata";
 import type { AggregateGraph, ParentLink } from "./aggregate-graph";
 import { rowRef, type RowRef } from "./parent-lookup";
 

@@ -1,6 +1,6 @@
 import type { DataSource, EntityMetadata, EntitySubscriberInterface, LoadEvent, ObjectLiteral } from "typeorm";
 import type { PersistenceSubject } from "../internals/typeorm-internals";
-import { hasCompletePrimaryKey } from "../versioned-metadata";
+import { hasCompletePrimaryKey } from "../version/versioned-metadata";
 import { aggregateGraphOf, upwardRelation, type AggregateGraph } from "./aggregate-graph";
 
 /**

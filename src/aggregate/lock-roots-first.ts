@@ -1,14 +1,14 @@
 import type { ObjectLiteral, QueryRunner } from "typeorm";
 import { transactionDepthOf, type PersistenceSubject, type PersistenceUnit } from "../internals/typeorm-internals";
-import { mergeGenerated } from "../subject-results";
-import { transactionStateOf, type Undo } from "../transaction-state";
-import { isVersionNumber } from "../version-value";
-import { currentPersistCall } from "../persist-call";
-import { readVersions, readsFromSnapshot, staleErrorFromVersion } from "../stale-lookup";
-import { checkedUpdate } from "../versioned-writes";
+import { mergeGenerated } from "../persistence/subject-results";
+import { transactionStateOf, type Undo } from "../transaction/transaction-state";
+import { isVersionNumber } from "../version/version-value";
+import { currentPersistCall } from "../persistence/persist-call";
+import { readVersions, readsFromSnapshot, staleErrorFromVersion } from "../persistence/stale-lookup";
+import { checkedUpdate } from "../persistence/versioned-writes";
 import { expectedVersion, type CopyClaim } from "../copies/current-copy";
 import { moveStampedVersion } from "../copies/read-stamps";
-import { occVersionColumn } from "../versioned-metadata";
+import { occVersionColumn } from "../version/versioned-metadata";
 import type { RootRef } from "./root-resolver";
 import type { PlannedRoot } from "./write-plan";
 

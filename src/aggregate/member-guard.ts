@@ -1,8 +1,8 @@
 import type { ObjectLiteral } from "typeorm";
 import { StaleDataError, UnguardedWriteError, formatPrimaryKey } from "../errors";
 import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
-import { allowsUncheckedMemberWrite } from "../unchecked-member-write";
-import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
+import { allowsUncheckedMemberWrite } from "../write-guard/unchecked-member-write";
+import { occVersionColumn, primaryKeyValues, rowKey } from "../version/versioned-metadata";
 import { upwardRelation, type AggregateGraph } from "./aggregate-graph";
 import type { Membership } from "./root-resolver";
 import { isResurrection, readPass, rootLoadedWith, wasReadFromDatabase } from "./loaded-with";

@@ -1,7 +1,7 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import { dataSourceOf } from "../internals/typeorm-internals";
-import { rowGoneError } from "../stale-lookup";
-import { isSqliteFamily } from "../version-range";
+import { rowGoneError } from "../persistence/stale-lookup";
+import { isSqliteFamily } from "../version/version-range";
 import { aggregateGraphOf } from "./aggregate-graph";
 import { moveNewRootsUnchecked, moveRoots } from "./lock-roots-first";
 import { rowRef, type RowRef } from "./parent-lookup";

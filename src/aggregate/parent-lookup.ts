@@ -1,8 +1,8 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { dataSourceOf, escapeQueryWithParameters } from "../internals/typeorm-internals";
-import { readsFromSnapshot } from "../stale-lookup";
-import { rowKey } from "../versioned-metadata";
+import { readsFromSnapshot } from "../persistence/stale-lookup";
+import { rowKey } from "../version/versioned-metadata";
 import type { AggregateGraph, ParentLink } from "./aggregate-graph";
 
 /** A row of an entity, by primary key. */

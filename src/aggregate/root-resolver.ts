@@ -1,6 +1,6 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { PersistenceSubject } from "../internals/typeorm-internals";
-import { rowKey } from "../versioned-metadata";
+import { rowKey } from "../version/versioned-metadata";
 import type { AggregateGraph, ParentLink } from "./aggregate-graph";
 import { KnownParents, writesLink, type Found, type Position } from "./known-parents";
 import { readParents, type ParentsByLink, type RowRef } from "./parent-lookup";

@@ -3,7 +3,7 @@ import { MissingVersionError } from "../errors";
 import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
 import { dataSourceOf } from "../internals/typeorm-internals";
 import { claimedVersion } from "../copies/claimed-version";
-import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
+import { occVersionColumn, primaryKeyValues, rowKey } from "../version/versioned-metadata";
 import { aggregateGraphOf, upwardRelation, type AggregateGraph } from "./aggregate-graph";
 import { isResurrection, rootLoadedWith } from "./loaded-with";
 import { assertMembersGuarded, assertOneReadOfEachRoot } from "./member-guard";

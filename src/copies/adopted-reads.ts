@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
-import { hasCompletePrimaryKey, rowKey } from "../versioned-metadata";
+import { hasCompletePrimaryKey, rowKey } from "../version/versioned-metadata";
 import { adoptStamp, readStampOf } from "./read-stamps";
 import { adoptSnapshot } from "./read-snapshots";
 

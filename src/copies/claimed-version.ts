@@ -1,9 +1,9 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { OccError, type StaleDataError, type StaleOperation } from "../errors";
-import { staleDataError } from "../stale-lookup";
-import { assertStorableVersion } from "../version-range";
-import { primaryKeyValues, rowKey } from "../versioned-metadata";
+import { staleDataError } from "../persistence/stale-lookup";
+import { assertStorableVersion } from "../version/version-range";
+import { primaryKeyValues, rowKey } from "../version/versioned-metadata";
 import { readStampOf } from "./read-stamps";
 import { undoneWriteSeen } from "./undone-writes";
 

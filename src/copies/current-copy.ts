@@ -3,9 +3,9 @@ import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { aggregateGraphOf, type AggregateGraph } from "../aggregate/aggregate-graph";
 import type { StaleOperation } from "../errors";
 import { dataSourceOf } from "../internals/typeorm-internals";
-import { staleErrorFromVersion } from "../stale-lookup";
-import { transactionStateOf, type RowWrite } from "../transaction-state";
-import { hasCompletePrimaryKey, primaryKeyValues, rowKey } from "../versioned-metadata";
+import { staleErrorFromVersion } from "../persistence/stale-lookup";
+import { transactionStateOf, type RowWrite } from "../transaction/transaction-state";
+import { hasCompletePrimaryKey, primaryKeyValues, rowKey } from "../version/versioned-metadata";
 import { readStampOf } from "./read-stamps";
 
 /** A write's claim that a row still holds what one copy of it was read as. */

@@ -1,12 +1,12 @@
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
 import { rootLoadedWith } from "../aggregate/loaded-with";
-import { hasWriteListeners, listensToWrites } from "../call-atomicity";
+import { hasWriteListeners, listensToWrites } from "../persistence/call-atomicity";
 import { dataSourceOf, type PersistenceSubject, type PersistenceUnit, type PreloadCall } from "../internals/typeorm-internals";
-import { currentPersistCall } from "../persist-call";
-import { readVersions, staleErrorFromVersion } from "../stale-lookup";
-import { isVersionNumber } from "../version-value";
-import { occVersionColumn, rowKey } from "../versioned-metadata";
+import { currentPersistCall } from "../persistence/persist-call";
+import { readVersions, staleErrorFromVersion } from "../persistence/stale-lookup";
+import { isVersionNumber } from "../version/version-value";
+import { occVersionColumn, rowKey } from "../version/versioned-metadata";
 import { expectedVersion } from "./current-copy";
 import { readStampOf } from "./read-stamps";
 import { snapshotOf, snapshotsCopiesOf } from "./read-snapshots";

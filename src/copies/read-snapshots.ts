@@ -2,7 +2,7 @@ import type { EntityMetadata, ObjectLiteral } from "typeorm";
 import type { RelationMetadata } from "typeorm/metadata/RelationMetadata";
 import { aggregateGraphOf, type AggregateGraph } from "../aggregate/aggregate-graph";
 import { dataSourceOf } from "../internals/typeorm-internals";
-import { occVersionColumn } from "../versioned-metadata";
+import { occVersionColumn } from "../version/versioned-metadata";
 
 /**
  * The column values a copy was read (or last written) with, and the keys of the related rows it

@@ -1,8 +1,8 @@
 import type { DataSource, EntityMetadata, EntitySubscriberInterface, LoadEvent, ObjectLiteral, QueryRunner } from "typeorm";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
 import { dataSourceOf } from "../internals/typeorm-internals";
-import { isVersionNumber } from "../version-value";
-import { occVersionColumn } from "../versioned-metadata";
+import { isVersionNumber } from "../version/version-value";
+import { occVersionColumn } from "../version/versioned-metadata";
 import { noteHydrated } from "./adopted-reads";
 import { stampRead } from "./read-stamps";
 import { snapshotsCopiesOf, takeSnapshot } from "./read-snapshots";

@@ -1,5 +1,5 @@
 import type { QueryRunner } from "typeorm";
-import { transactionStateOf, type Undo } from "../transaction-state";
+import { transactionStateOf, type Undo } from "../transaction/transaction-state";
 import { tick } from "./clock";
 
 /**

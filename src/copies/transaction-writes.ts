@@ -1,7 +1,7 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import { transactionDepthOf } from "../internals/typeorm-internals";
-import { transactionStateOf } from "../transaction-state";
-import { rowKey } from "../versioned-metadata";
+import { transactionStateOf } from "../transaction/transaction-state";
+import { rowKey } from "../version/versioned-metadata";
 import { tick } from "./clock";
 
 /**

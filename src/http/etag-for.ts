@@ -1,6 +1,6 @@
 import { InvalidVersionError } from "../errors";
-import { versionDeclarationsOf } from "../registry";
-import { isVersionNumber } from "../version-value";
+import { versionDeclarationsOf } from "../metadata/registry";
+import { isVersionNumber } from "../version/version-value";
 
 /**
  * The strong ETag for a version: the version number in double quotes, e.g. `"3"`. Pass an entity

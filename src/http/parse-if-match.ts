@@ -1,4 +1,4 @@
-import { DECIMAL_VERSION, isVersionNumber } from "../version-value";
+import { DECIMAL_VERSION, isVersionNumber } from "../version/version-value";
 import { PreconditionHeaderError } from "./precondition-header-error";
 import { PreconditionRequiredError } from "./precondition-required-error";
 

@@ -8,7 +8,7 @@ import { writeLockBeforeReads } from "./lock-dialect";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
 import { moveRootsAbove } from "../aggregate/move-roots-of-rows";
 import { recordMemberWrite } from "../copies/transaction-writes";
-import { primaryKeyValues } from "../versioned-metadata";
+import { primaryKeyValues } from "../version/versioned-metadata";
 import { rowRef, type RowRef } from "../aggregate/parent-lookup";
 
 const OPERATION = "insertOnce";

@@ -1,8 +1,8 @@
 import { dataSourceOf } from "../internals/typeorm-internals";
 import type { EntityManager, UpdateResult } from "typeorm";
 import { TypeOrmCompatibilityError } from "../errors";
-import { runLibraryWrite } from "../library-write-context";
-import { runWriteUnit } from "../shared-connection-gate";
+import { runLibraryWrite } from "../write-guard/library-write-context";
+import { runWriteUnit } from "../sqlite-gate/shared-connection-gate";
 
 /**
  * Runs the statements of one write path with the caller's manager, marked as the library's own.

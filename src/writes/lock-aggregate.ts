@@ -2,8 +2,8 @@ import { dataSourceOf } from "../internals/typeorm-internals";
 import type { EntityManager, EntityMetadata, EntityTarget, FindOptionsRelations, FindOptionsWhere, ObjectLiteral } from "typeorm";
 import { aggregateGraphOf, type AggregateGraph } from "../aggregate/aggregate-graph";
 import { formatPrimaryKey, TransactionRequiredError } from "../errors";
-import { runLibraryWrite } from "../library-write-context";
-import { primaryKeyValues } from "../versioned-metadata";
+import { runLibraryWrite } from "../write-guard/library-write-context";
+import { primaryKeyValues } from "../version/versioned-metadata";
 import { primaryKeyWhere, refuseAggregateMember } from "./input-checks";
 import { acquireWithin, lockDialectOf, lockWaitOf, takeSqliteWriteLock, type LockWaitOptions } from "./lock-dialect";
 

@@ -1,5 +1,5 @@
 import { dataSourceOf } from "../internals/typeorm-internals";
-import { isSqliteFamily } from "../version-range";
+import { isSqliteFamily } from "../version/version-range";
 import type { DataSource, EntityMetadata, QueryRunner } from "typeorm";
 import { LockTimeoutError, TypeOrmCompatibilityError } from "../errors";
 import { describe, isPlainObject, refused } from "./input-checks";

@@ -22,8 +22,8 @@ import { aggregateGraphOf } from "../aggregate/aggregate-graph";
 import { moveRootsOfRows } from "../aggregate/move-roots-of-rows";
 import { recordMemberWrite, recordRowWrite } from "../copies/transaction-writes";
 import { writeLockBeforeReads } from "./lock-dialect";
-import { assertStorableVersion } from "../version-range";
-import { occVersionColumn, rowKey } from "../versioned-metadata";
+import { assertStorableVersion } from "../version/version-range";
+import { occVersionColumn, rowKey } from "../version/versioned-metadata";
 
 const OPERATION = "updateIf";
 /** Keys per UPDATE when a member update is limited to the rows whose roots moved. */

@@ -6,11 +6,11 @@ import { moveRootsOfRows, type CarriedRoot } from "../aggregate/move-roots-of-ro
 import { rowRef } from "../aggregate/parent-lookup";
 import { formatPrimaryKey, MissingVersionError } from "../errors";
 import { dataSourceOf, transactionDepthOf } from "../internals/typeorm-internals";
-import { transactionStateOf } from "../transaction-state";
-import { assertStorableVersion } from "../version-range";
-import { checkedDelete } from "../versioned-writes";
+import { transactionStateOf } from "../transaction/transaction-state";
+import { assertStorableVersion } from "../version/version-range";
+import { checkedDelete } from "../persistence/versioned-writes";
 import { sendVersionedUpdate } from "./versioned-statement";
-import { occVersionColumn, primaryKeyValues, rowKey } from "../versioned-metadata";
+import { occVersionColumn, primaryKeyValues, rowKey } from "../version/versioned-metadata";
 import { assertKeyValue, assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";

@@ -2,8 +2,8 @@ import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { dataSourceOf, escapeQueryWithParameters } from "../internals/typeorm-internals";
 import { TypeOrmCompatibilityError } from "../errors";
-import { staleDataError } from "../stale-lookup";
-import { checkedUpdate, type CheckedUpdate } from "../versioned-writes";
+import { staleDataError } from "../persistence/stale-lookup";
+import { checkedUpdate, type CheckedUpdate } from "../persistence/versioned-writes";
 import { bindSetList, escapedTable, setAssignments, StatementCache } from "./statement-cache";
 export { STATEMENTS_PER_ENTITY } from "./statement-cache";
 

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, EntityManager, EntityMetadata, QueryRunner } from "typeorm";
 import { LockTimeoutError, TypeOrmCompatibilityError } from "../errors";
 import { runInTransactionScope, transactionRunnerOf } from "../internals/transaction-scope";
-import { runLibraryWrite } from "../library-write-context";
+import { runLibraryWrite } from "../write-guard/library-write-context";
 import { readFromPrimary } from "../replication/primary-reads";
 import { advisoryLockId, lockNameOf, mysqlLockName, type AdvisoryLockKey } from "./advisory-key";
 import { describe, refused } from "./input-checks";

@@ -9,7 +9,7 @@ import { Doc, coreEntities } from "../support/entities/core";
  * each chunk is its own unit of one statement, each passes the "one statement" rule, the first one
  * commits, and the second raises StaleDataError: the save raised and left `a` written.
  * Promise: a save that raises leaves nothing of itself behind.
- * Likely cause: src/call-atomicity.ts counts statements per unit; in mode "none" a chunked call
+ * Likely cause: src/persistence/call-atomicity.ts counts statements per unit; in mode "none" a chunked call
  * (PersistCallState.chunked) is several units, so it must be refused as a whole when it writes more
  * than one statement in total (or whenever it is chunked).
  */

@@ -16,7 +16,7 @@ import { Order, OrderLine, Tag, aggregateEntities } from "../support/entities/ag
  * serialization failure). Only MariaDB's REPEATABLE READ, its default, loses the update.
  * Promise: a write based on an outdated read never lands silently.
  * Likely cause: src/aggregate/lock-roots-first.ts (moveRoots, carried undefined) +
- * src/transaction-state.ts: on MariaDB/MySQL the unchecked move reads past the transaction's snapshot,
+ * src/transaction/transaction-state.ts: on MariaDB/MySQL the unchecked move reads past the transaction's snapshot,
  * so "a copy at the version this transaction moved to is current" no longer holds there. The unchecked
  * move needs to be checked against the version the transaction's snapshot shows (a plain SELECT
  * first), raising StaleDataError when the row moved after the snapshot.

@@ -13,7 +13,7 @@ import { Order, aggregateEntities } from "../support/entities/aggregate";
  * and withOptimisticRetry retries a conflict that does not exist until it gives up.
  * Promise: the library refuses to run with a driver whose affected-row count it cannot use
  * (TypeOrmCompatibilityError at initialize()), rather than report false conflicts.
- * Likely cause: src/versioned-writes.ts reads affectedRows as "matched"; the lock-and-check statement
+ * Likely cause: src/persistence/versioned-writes.ts reads affectedRows as "matched"; the lock-and-check statement
  * should not depend on it (e.g. SET version = version, which InnoDB also reports as unchanged — so use
  * a locking SELECT … FOR UPDATE for that case), or initialize() should detect the flag and refuse.
  */

@@ -13,7 +13,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * back, the deferred write, already acknowledged, is erased.
  * Promise (README, "one SQLite DataSource shared by concurrent callers"): no caller's rollback erases
  * another's acknowledged write.
- * Likely cause: src/shared-connection-gate.ts, runWriteUnit: `held?.has(gate)` trusts the async
+ * Likely cause: src/sqlite-gate/shared-connection-gate.ts, runWriteUnit: `held?.has(gate)` trusts the async
  * context; it must also check that the unit which took the gate in that context still holds it (a
  * token per acquisition, compared with the gate's current holder).
  */

@@ -15,7 +15,7 @@ import { Doc, coreEntities } from "../support/entities/core";
  * C's 42 is lost, and A's rolled-back title is now committed. One version number named two states.
  * Promise: a write based on an outdated read never lands silently; no caller's rollback erases (or
  * here: resurrects) another's write; versions move forward by exactly 1.
- * Likely cause: src/shared-connection-gate.ts queues write units only ("reads are not queued"); a read
+ * Likely cause: src/sqlite-gate/shared-connection-gate.ts queues write units only ("reads are not queued"); a read
  * on the shared connection must not run inside another caller's open transaction (queue it too, or
  * read through a second connection).
  */

@@ -26,7 +26,7 @@ class AuditDocUpdates implements EntitySubscriberInterface<Doc> {
  * the save; with `{ transaction: false }` it does not.
  * Promise: a save that raises leaves nothing of itself behind; a `{ transaction: false }` call that
  * would write more than one statement is refused with TransactionRequiredError.
- * Likely cause: src/call-atomicity.ts, mode "none": `writes <= 1` returns before `listeners` is
+ * Likely cause: src/persistence/call-atomicity.ts, mode "none": `writes <= 1` returns before `listeners` is
  * considered; with write listeners the call should be refused like any multi-statement call.
  */
 describe.each(enabledDrivers({ mariadb: true }))("a save without transaction whose subscriber writes on %s", (driver) => {

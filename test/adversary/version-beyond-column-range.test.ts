@@ -15,8 +15,8 @@ import { parseVersion, updateIf } from "typeorm-occ";
  * `where`. MariaDB and SQLite answer StaleDataError / ConditionNotMetError here.
  * Promise: versions from outside are refused with a typed error, or a stale one with StaleDataError;
  * no untyped driver error.
- * Likely cause: src/version-value.ts (assertVersion) bounds by Number.MAX_SAFE_INTEGER only;
- * src/versioned-writes.ts sends expected and expected + 1 as parameters of the column's type. A
+ * Likely cause: src/version/version-value.ts (assertVersion) bounds by Number.MAX_SAFE_INTEGER only;
+ * src/persistence/versioned-writes.ts sends expected and expected + 1 as parameters of the column's type. A
  * version above the column's range cannot match any row: StaleDataError without a statement (or
  * InvalidVersionError), and never `expected + 1` beyond the range.
  */

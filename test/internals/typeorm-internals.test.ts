@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { TypeOrmCompatibilityError } from "typeorm-occ";
 import { installPersistenceHook, transactionDepthOf, type PersistenceSubject, type PersistenceUnit } from "../../src/internals/typeorm-internals";
 import { assertVerifiedTypeOrm, isVerifiedTypeOrm, UNVERIFIED_TYPEORM_OPT_IN, VERIFIED_TYPEORM } from "../../src/internals/typeorm-version";
-import { persistenceHook } from "../../src/persistence-hook";
+import { persistenceHook } from "../../src/persistence/persistence-hook";
 import { createTestDatabase } from "../support/data-source";
 import { enabledDrivers } from "../support/drivers";
 import { coreEntities, Doc } from "../support/entities/core";

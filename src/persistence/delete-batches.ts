@@ -1,5 +1,5 @@
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
-import { dataSourceOf } from "./internals/typeorm-internals";
+import { dataSourceOf } from "../internals/typeorm-internals";
 
 /**
  * Bound parameters one statement may carry: PostgreSQL's and MySQL's protocols count them in 16

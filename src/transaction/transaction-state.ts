@@ -1,7 +1,7 @@
 import type { EntityMetadata, QueryRunner } from "typeorm";
-import { transactionDepthOf } from "./internals/typeorm-internals";
-import { tick } from "./copies/clock";
-import { recordUndoneWrite } from "./copies/undone-writes";
+import { transactionDepthOf } from "../internals/typeorm-internals";
+import { tick } from "../copies/clock";
+import { recordUndoneWrite } from "../copies/undone-writes";
 
 /** Puts back one in-memory value typeorm-occ (or TypeORM on its behalf) changed. */
 export type Undo = () => void;

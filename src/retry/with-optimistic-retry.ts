@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager, QueryRunner } from "typeorm";
-import { isStaleDataError, LockTimeoutError } from "./errors";
-import { readFromPrimary } from "./replication/primary-reads";
+import { isStaleDataError, LockTimeoutError } from "../errors";
+import { readFromPrimary } from "../replication/primary-reads";
 
 // TypeORM's root does not export IsolationLevel, and a deep type import breaks consumers whose
 // moduleResolution reads `exports` (typeorm's has no types condition): derive it from public API.

@@ -1,7 +1,7 @@
-import { UnguardedWriteError } from "./errors";
-import { aggregateGraphOf } from "./aggregate/aggregate-graph";
-import type { BuilderWrite } from "./internals/typeorm-internals";
-import { occVersionColumn } from "./versioned-metadata";
+import { UnguardedWriteError } from "../errors";
+import { aggregateGraphOf } from "../aggregate/aggregate-graph";
+import type { BuilderWrite } from "../internals/typeorm-internals";
+import { occVersionColumn } from "../version/versioned-metadata";
 
 const entryPoint: Record<BuilderWrite["kind"], string> = {
   insert: "insert()",

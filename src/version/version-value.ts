@@ -1,4 +1,4 @@
-import { InvalidVersionError } from "./errors";
+import { InvalidVersionError } from "../errors";
 
 /** A version written as text: decimal digits, no sign or leading zero, at most 16 digits. */
 export const DECIMAL_VERSION = /^(0|[1-9][0-9]{0,15})$/;

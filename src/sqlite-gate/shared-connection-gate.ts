@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, QueryRunner } from "typeorm";
-import { SharedConnectionBusyError } from "./errors";
-import { hasGuardedEntities } from "./guarded-entities";
-import { routeSharedRunnerQueries } from "./internals/typeorm-internals";
+import { SharedConnectionBusyError } from "../errors";
+import { hasGuardedEntities } from "../metadata/guarded-entities";
+import { routeSharedRunnerQueries } from "../internals/typeorm-internals";
 
 /**
  * Some TypeORM drivers (better-sqlite3 and the other SQLite drivers) give every caller the same

@@ -1,6 +1,6 @@
 import type { EntityMetadata, ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
-import { versionDeclarationsOf } from "./registry";
+import { versionDeclarationsOf } from "../metadata/registry";
 
 const cache = new WeakMap<EntityMetadata, ColumnMetadata | null>();
 

@@ -1,8 +1,8 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from "typeorm";
-import { dataSourceOf } from "./internals/typeorm-internals";
+import { dataSourceOf } from "../internals/typeorm-internals";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
-import { StaleDataError, type StaleOperation } from "./errors";
-import { primaryKeyValues, rowKey } from "./versioned-metadata";
+import { StaleDataError, type StaleOperation } from "../errors";
+import { primaryKeyValues, rowKey } from "../version/versioned-metadata";
 
 export interface StaleWrite {
   metadata: EntityMetadata;

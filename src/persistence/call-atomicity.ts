@@ -1,10 +1,10 @@
 import type { EntityMetadata } from "typeorm";
-import { aggregateGraphOf } from "./aggregate/aggregate-graph";
-import { TransactionRequiredError } from "./errors";
-import type { PersistenceSubject, PersistenceUnit } from "./internals/typeorm-internals";
-import { dataSourceOf } from "./internals/typeorm-internals";
+import { aggregateGraphOf } from "../aggregate/aggregate-graph";
+import { TransactionRequiredError } from "../errors";
+import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
+import { dataSourceOf } from "../internals/typeorm-internals";
 import { currentPersistCall, openSavepoint } from "./persist-call";
-import { occVersionColumn } from "./versioned-metadata";
+import { occVersionColumn } from "../version/versioned-metadata";
 
 /** Subjects this unit writes that typeorm-occ guards: versioned rows and rows inside an aggregate. */
 function guardedSubjects(unit: PersistenceUnit): PersistenceSubject[] {

@@ -1,7 +1,7 @@
 import type { EntityMetadata } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
-import { InvalidVersionError } from "./errors";
-import { dataSourceOf } from "./internals/typeorm-internals";
+import { InvalidVersionError } from "../errors";
+import { dataSourceOf } from "../internals/typeorm-internals";
 import { assertVersion } from "./version-value";
 
 /** The largest value of each integer type a version column may have (signed), where the database enforces it. */

@@ -1,7 +1,7 @@
 import type { ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
-import type { PersistenceSubject, PersistenceUnit } from "./internals/typeorm-internals";
-import { dataSourceOf } from "./internals/typeorm-internals";
+import type { PersistenceSubject, PersistenceUnit } from "../internals/typeorm-internals";
+import { dataSourceOf } from "../internals/typeorm-internals";
 import { setColumnValue } from "./value-maps";
 
 /**

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { QueryRunner } from "typeorm";
-import type { PersistCall } from "./internals/typeorm-internals";
-import { sharedQueryRunnerOf } from "./shared-connection-gate";
+import type { PersistCall } from "../internals/typeorm-internals";
+import { sharedQueryRunnerOf } from "../sqlite-gate/shared-connection-gate";
 
 /**
  * Whose transaction a save()/remove() call runs in:

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { TypeOrmCompatibilityError } from "./errors";
+import { TypeOrmCompatibilityError } from "../errors";
 import { hasGuardedEntities } from "./guarded-entities";
 
 /**

@@ -1,7 +1,7 @@
 import type { DataSource, EntityMetadata } from "typeorm";
-import { EntityDefinitionError } from "./errors";
+import { EntityDefinitionError } from "../errors";
 import { INTEGER_COLUMN_TYPES, isDeclaredAggregateRoot, isSchemaDeclared, versionDeclarationsOf } from "./registry";
-import { occVersionColumn } from "./versioned-metadata";
+import { occVersionColumn } from "../version/versioned-metadata";
 
 const validated = new WeakSet<DataSource>();
 

@@ -1,6 +1,6 @@
 import type { EntitySchema } from "typeorm";
-import { EntityDefinitionError } from "./errors";
-import { ensureInstalled } from "./install";
+import { EntityDefinitionError } from "../errors";
+import { ensureInstalled } from "../install";
 import { declareAggregateMember, declareAggregateRoot, declareSchemaEntity, declareVersionColumn, type EntityKey } from "./registry";
 
 /** What `occSchema()` declares on an EntitySchema: the decorators' equivalents. */

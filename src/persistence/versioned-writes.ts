@@ -1,11 +1,11 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner, UpdateResult, DeleteResult } from "typeorm";
-import { dataSourceOf } from "./internals/typeorm-internals";
+import { dataSourceOf } from "../internals/typeorm-internals";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { deleteBatches } from "./delete-batches";
-import { TypeOrmCompatibilityError, type StaleOperation } from "./errors";
+import { TypeOrmCompatibilityError, type StaleOperation } from "../errors";
 import { readVersions, staleDataError, staleErrorFromVersion, type StaleWrite } from "./stale-lookup";
 import { setColumnValue } from "./value-maps";
-import { rowKey } from "./versioned-metadata";
+import { rowKey } from "../version/versioned-metadata";
 
 /**
  * The statements typeorm-occ issues. Each carries the expected version in its WHERE clause, so the
