@@ -11,7 +11,7 @@ import { assertStorableVersion } from "../version/version-range";
 import { checkedDelete } from "../persistence/versioned-writes";
 import { sendVersionedUpdate } from "./versioned-statement";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../version/versioned-metadata";
-import { assertKeyValue, assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
+import { assertKeyValue, assertKnownProperties, assertSettableChanges, describe, invalidArgument, isPlainObject, refuseMemberMove, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 import { expectedVersion } from "../copies/current-copy";
@@ -136,7 +136,7 @@ async function write<R>(
         const foreign = target.roots.find((root) => !above.includes(root.ref.key));
         if (foreign && above.length > 0) {
           const name = `${foreign.ref.metadata.name}#${formatPrimaryKey(primaryKeyValues(foreign.ref.metadata, foreign.ref.primaryKey))}`;
-          throw refused(metadata.name, change === "update" ? "updateVersioned" : "deleteVersioned", `the key names ${name} as its root, but the row is not in that aggregate`);
+          throw invalidArgument(metadata.name, change === "update" ? "updateVersioned" : "deleteVersioned", `the key names ${name} as its root, but the row is not in that aggregate`);
         }
         const result = await statement(queryRunner);
         recordRowWrite(queryRunner, metadata, target.primaryKey);
@@ -162,9 +162,9 @@ async function write<R>(
 function versionedTarget(metadata: EntityMetadata, operation: string, key: unknown): VersionedTarget {
   const versionColumn = occVersionColumn(metadata);
   if (!versionColumn) {
-    throw refused(metadata.name, operation, `${metadata.name} has no @VersionColumn() from typeorm-occ to check; use updateIf() for a conditional write`);
+    throw invalidArgument(metadata.name, operation, `${metadata.name} has no @VersionColumn() from typeorm-occ to check; use updateIf() for a conditional write`);
   }
-  if (!isPlainObject(key)) throw refused(metadata.name, operation, `the key must be an object with the primary key and ${versionColumn.propertyPath}, got ${describe(key)}`);
+  if (!isPlainObject(key)) throw invalidArgument(metadata.name, operation, `the key must be an object with the primary key and ${versionColumn.propertyPath}, got ${describe(key)}`);
   assertKnownProperties(metadata, operation, key, "the key");
   const graph = aggregateGraphOf(dataSourceOf(metadata));
   const rootLinks = new Map(carriableRoots(graph, metadata).map((relation) => [relation.propertyName, relation]));
@@ -172,12 +172,12 @@ function versionedTarget(metadata: EntityMetadata, operation: string, key: unkno
   const extra = Object.keys(key).filter((name) => !allowed.has(name) && !rootLinks.has(name));
   if (extra.length > 0) {
     const roots = [...rootLinks.keys()].map((name) => `, its root's key and version under ${name}`).join("");
-    throw refused(metadata.name, operation, `the key holds ${extra.join(", ")}: it names the row by primary key and ${versionColumn.propertyPath}${roots} only (put changes in the changes argument)`);
+    throw invalidArgument(metadata.name, operation, `the key holds ${extra.join(", ")}: it names the row by primary key and ${versionColumn.propertyPath}${roots} only (put changes in the changes argument)`);
   }
   const primaryKey: ObjectLiteral = {};
   for (const column of metadata.primaryColumns) {
     const value: unknown = column.getEntityValue(key);
-    if (value === undefined || value === null) throw refused(metadata.name, operation, `the key has no ${column.propertyPath} (the whole primary key names the row)`);
+    if (value === undefined || value === null) throw invalidArgument(metadata.name, operation, `the key has no ${column.propertyPath} (the whole primary key names the row)`);
     assertKeyValue(metadata, operation, column, value, `the key's ${column.propertyPath}`);
     column.setEntityValue(primaryKey, value);
   }
@@ -210,15 +210,15 @@ function carriedRoot(metadata: EntityMetadata, operation: string, relation: Rela
   const rootVersion = occVersionColumn(root)!;
   const what = `the key's ${relation.propertyName}`;
   if (!isPlainObject(value)) {
-    throw refused(metadata.name, operation, `${what} must be an object with ${root.name}'s primary key and ${rootVersion.propertyPath}, got ${describe(value)}`);
+    throw invalidArgument(metadata.name, operation, `${what} must be an object with ${root.name}'s primary key and ${rootVersion.propertyPath}, got ${describe(value)}`);
   }
   const allowed = new Set([...root.primaryColumns, rootVersion].map((column) => column.propertyPath.split(".")[0]));
   const extra = Object.keys(value).filter((name) => !allowed.has(name));
-  if (extra.length > 0) throw refused(metadata.name, operation, `${what} holds ${extra.join(", ")}: it names ${root.name} by primary key and ${rootVersion.propertyPath} only`);
+  if (extra.length > 0) throw invalidArgument(metadata.name, operation, `${what} holds ${extra.join(", ")}: it names ${root.name} by primary key and ${rootVersion.propertyPath} only`);
   const primaryKey: ObjectLiteral = {};
   for (const column of root.primaryColumns) {
     const part: unknown = column.getEntityValue(value);
-    if (part === undefined || part === null) throw refused(metadata.name, operation, `${what} has no ${column.propertyPath} (the whole primary key names ${root.name})`);
+    if (part === undefined || part === null) throw invalidArgument(metadata.name, operation, `${what} has no ${column.propertyPath} (the whole primary key names ${root.name})`);
     assertKeyValue(metadata, operation, column, part, `${what}.${column.propertyPath}`);
     column.setEntityValue(primaryKey, part);
   }
