@@ -127,19 +127,24 @@ export class InvalidVersionError extends OccError {
 }
 
 /**
- * An existing row was saved or removed without a version: the write could not be checked, and an
- * unchecked overwrite is exactly the lost update this library prevents.
+ * An existing row was saved or removed without a version, or `updateVersioned` / `deleteVersioned`
+ * was given a key without one: the write could not be checked, and an unchecked overwrite is
+ * exactly the lost update this library prevents.
  */
 export class MissingVersionError extends OccError {
   override readonly name = "MissingVersionError";
   readonly code = "missing-version";
+  /** `problem`: where the version was missing and what to pass, when it was not a save or remove of an entity. */
   constructor(
     readonly entityName: string,
     readonly propertyName: string,
     readonly primaryKey: Record<string, unknown>,
+    problem?: string,
   ) {
     super(
-      `${entityName}#${formatPrimaryKey(primaryKey)} has no ${propertyName}: load the row or pass the version the client read before saving or removing it`,
+      problem === undefined
+        ? `${entityName}#${formatPrimaryKey(primaryKey)} has no ${propertyName}: load the row or pass the version the client read before saving or removing it`
+        : `${entityName}#${formatPrimaryKey(primaryKey)}: ${problem}`,
     );
   }
 }
