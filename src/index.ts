@@ -30,6 +30,7 @@ export {
   type ConditionNotMetDetails,
 } from "./errors";
 export { parseVersion, isVersionNumber } from "./version/version-value";
+export { disableOccWarning, type OccWarningCode } from "./metadata/metadata-warnings";
 export { readFromPrimary } from "./replication/primary-reads";
 export { uncheckedMemberWrite } from "./write-guard/unchecked-member-write";
 export {
