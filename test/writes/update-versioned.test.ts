@@ -135,6 +135,34 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
     });
   });
 
+  describe("messages (issue 17)", () => {
+    const messageOf = async (attempt: Promise<unknown>) => ((await attempt.catch((e: unknown) => e)) as Error).message;
+
+    it("a change of the version names the column once and says why", async () => {
+      const { id } = await newAccount();
+      expect(await messageOf(updateVersioned(accounts(), { id, version: 1 }, { version: 5 }))).toBe(
+        "Account: updateVersioned refused: changes sets version, the version column: updateVersioned moves it by itself, by 1, in the same statement",
+      );
+    });
+
+    it("a key without a version speaks of the call and its key", async () => {
+      const { id } = await newAccount();
+      // @ts-expect-error the key type requires the version: this is the run-time check behind it
+      const update = await messageOf(updateVersioned(accounts(), { id }, { balance: 1 }));
+      expect(update).toBe(`Account#${id}: the key given to updateVersioned has no version: pass the version the client read beside the primary key, e.g. { id: ${id}, version: 3 } (from If-Match: parseIfMatch())`);
+      expect(update).not.toMatch(/saving or removing/);
+      // @ts-expect-error the key type requires the version: this is the run-time check behind it
+      expect(await messageOf(deleteVersioned(accounts(), { id }))).toMatch(/^Account#\d+: the key given to deleteVersioned has no version/);
+    });
+
+    it("a key without its id is an InvalidArgumentError naming the missing column", async () => {
+      // @ts-expect-error the key type requires the whole primary key: this is the run-time check behind it
+      const error = await updateVersioned(accounts(), { version: 1 }, { balance: 1 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "InvalidArgumentError", code: "invalid-argument", entityName: "Account", operation: "updateVersioned" });
+      expect((error as Error).message).toBe("Account: updateVersioned: the key has no id (the whole primary key names the row)");
+    });
+  });
+
   describe("aggregates", () => {
     const invoices = () => db.dataSource.getRepository(Invoice);
     const newInvoice = () => invoices().save(invoices().create({ number: "n", lines: [{ amount: 1 }, { amount: 2 }] }));
