@@ -32,7 +32,7 @@ function typedProblem(status: number, error: OccError, title: string, { typeBase
 /**
  * The errors a client causes, and the answer each gets: the one place to extend when the library
  * gains another. The Express handler and the NestJS filter both read it. Programming errors
- * (`EntityDefinitionError`, `UnguardedWriteError`, `TransactionRequiredError`, …) are not here on
+ * (`EntityDefinitionError`, `InvalidArgumentError`, `UnguardedWriteError`, `TransactionRequiredError`, …) are not here on
  * purpose: they stay 500.
  */
 const CLIENT_ERRORS: readonly ClientErrorMapping[] = [

@@ -175,6 +175,7 @@ describe.each(VARIANTS)("a consumer project ($name)", (variant) => {
     expect(result.tscOutput).toBe("");
     expect(result.core).toEqual({
       stale: "Note#1 is stale: expected version 1, found 2 (update)",
+      code: "stale-data",
       problem: 412,
       final: { text: "retried", version: 3 },
     });
