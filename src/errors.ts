@@ -1,13 +1,36 @@
 /**
+ * The stable `code` of every typeorm-occ error: the same string an HTTP problem body from
+ * `typeorm-occ/http` carries. Unlike a message, a code never changes once released; switch on it
+ * where `instanceof` is not at hand (logs, JSON, two copies of the package).
+ *
+ * @example
+ * if (error instanceof OccError && error.code === "stale-data") return reply.status(409).send();
+ */
+export type OccErrorCode =
+  | "stale-data"
+  | "invalid-version"
+  | "missing-version"
+  | "entity-definition"
+  | "typeorm-compatibility"
+  | "transaction-required"
+  | "unguarded-write"
+  | "shared-connection-busy"
+  | "condition-not-met"
+  | "lock-timeout"
+  | "invalid-argument"
+  | "missing-peer-dependency"
+  | "precondition-required"
+  | "invalid-if-match";
+
+/**
  * Every error typeorm-occ throws is an {@link OccError}, so one `instanceof` catches them all.
- * Each subclass sets `name` to its class name, which survives JSON logging and duplicated copies
- * of the package (see {@link isStaleDataError}).
+ * Each subclass has a literal `name` (its class name, written out so that minifiers cannot change
+ * it) and a stable {@link OccErrorCode} `code`; both survive JSON logging and duplicated copies of
+ * the package (see {@link isStaleDataError}).
  */
 export abstract class OccError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  abstract override readonly name: string;
+  abstract readonly code: OccErrorCode;
 }
 
 /** Which write found the row changed or gone. */
@@ -48,6 +71,8 @@ export interface StaleDataDetails {
  * }
  */
 export class StaleDataError extends OccError implements StaleDataDetails {
+  override readonly name = "StaleDataError";
+  readonly code = "stale-data";
   readonly entityName: string;
   readonly primaryKey: Record<string, unknown>;
   readonly expectedVersion: number | null;
@@ -84,6 +109,8 @@ export class StaleDataError extends OccError implements StaleDataDetails {
 
 /** A version value that is not a safe, non-negative integer (a string from HTTP, `1.5`, `NaN`, `-1`, …). */
 export class InvalidVersionError extends OccError {
+  override readonly name = "InvalidVersionError";
+  readonly code = "invalid-version";
   /** `reason`: what else the value violates, when it is a safe non-negative integer (e.g. the column's range). */
   constructor(
     readonly entityName: string,
@@ -94,30 +121,38 @@ export class InvalidVersionError extends OccError {
     super(
       reason
         ? `${entityName}.${propertyName} cannot be ${describeValue(value)}: ${reason}`
-        : `${entityName}.${propertyName} must be a safe non-negative integer, got ${describeValue(value)}` +
-            (typeof value === "string" ? " (convert request input with parseVersion() first)" : ""),
+        : `${entityName}.${propertyName} must be a safe non-negative integer, got ${describeValue(value)}${conversionHint(value)}`,
     );
   }
 }
 
 /**
- * An existing row was saved or removed without a version: the write could not be checked, and an
- * unchecked overwrite is exactly the lost update this library prevents.
+ * An existing row was saved or removed without a version, or `updateVersioned` / `deleteVersioned`
+ * was given a key without one: the write could not be checked, and an unchecked overwrite is
+ * exactly the lost update this library prevents.
  */
 export class MissingVersionError extends OccError {
+  override readonly name = "MissingVersionError";
+  readonly code = "missing-version";
+  /** `problem`: where the version was missing and what to pass, when it was not a save or remove of an entity. */
   constructor(
     readonly entityName: string,
     readonly propertyName: string,
     readonly primaryKey: Record<string, unknown>,
+    problem?: string,
   ) {
     super(
-      `${entityName}#${formatPrimaryKey(primaryKey)} has no ${propertyName}: load the row or pass the version the client read before saving or removing it`,
+      problem === undefined
+        ? `${entityName}#${formatPrimaryKey(primaryKey)} has no ${propertyName}: load the row or pass the version the client read before saving or removing it`
+        : `${entityName}#${formatPrimaryKey(primaryKey)}: ${problem}`,
     );
   }
 }
 
 /** An entity class is declared in a way typeorm-occ cannot guard (raised when the DataSource builds its metadata). */
 export class EntityDefinitionError extends OccError {
+  override readonly name = "EntityDefinitionError";
+  readonly code = "entity-definition";
   constructor(
     readonly entityName: string,
     problem: string,
@@ -128,7 +163,10 @@ export class EntityDefinitionError extends OccError {
 }
 
 /** The installed TypeORM no longer has the internal shape typeorm-occ was built against. */
-export class TypeOrmCompatibilityError extends OccError {}
+export class TypeOrmCompatibilityError extends OccError {
+  override readonly name = "TypeOrmCompatibilityError";
+  readonly code = "typeorm-compatibility";
+}
 
 /**
  * A write that must be atomic was asked to run without a transaction, where a failure halfway
@@ -136,6 +174,8 @@ export class TypeOrmCompatibilityError extends OccError {}
  * Nothing was sent; the message says what to do instead.
  */
 export class TransactionRequiredError extends OccError {
+  override readonly name = "TransactionRequiredError";
+  readonly code = "transaction-required";
   constructor(
     readonly entityName: string,
     problem: string,
@@ -150,12 +190,57 @@ export class TransactionRequiredError extends OccError {
  * The message says which safe path to take instead.
  */
 export class UnguardedWriteError extends OccError {
+  override readonly name = "UnguardedWriteError";
+  readonly code = "unguarded-write";
   constructor(
     readonly entityName: string,
     readonly operation: string,
     problem: string,
   ) {
     super(`${entityName}: ${operation} refused: ${problem}`);
+  }
+}
+
+/**
+ * A call of the library was given arguments it cannot use: a key without its primary key, options
+ * of the wrong type or out of range, a property the entity does not have, a value of the wrong
+ * shape. A programming error, found before anything was sent; the message names the argument and
+ * the form it takes.
+ *
+ * @example
+ * await updateIf(wallets, {}, { balance: 0 }); // InvalidArgumentError: where is empty: it would update every row
+ */
+export class InvalidArgumentError extends OccError {
+  override readonly name = "InvalidArgumentError";
+  readonly code = "invalid-argument";
+
+  constructor(
+    /** The entity (or lock) the call was about, when there is one. */
+    readonly entityName: string | undefined,
+    /** The library function that was called, e.g. `updateVersioned`. */
+    readonly operation: string,
+    problem: string,
+  ) {
+    super(entityName === undefined ? `${operation}: ${problem}` : `${entityName}: ${operation}: ${problem}`);
+  }
+}
+
+/**
+ * A part of typeorm-occ needs a package the application has not installed, e.g. `typeorm-occ/nest`
+ * without `@nestjs/common`. The message names the command that installs what is missing.
+ */
+export class MissingPeerDependencyError extends OccError {
+  override readonly name = "MissingPeerDependencyError";
+  readonly code = "missing-peer-dependency";
+
+  constructor(
+    /** The entry point that was loaded, e.g. `typeorm-occ/nest`. */
+    readonly entryPoint: string,
+    /** The packages it needs that could not be loaded. */
+    readonly packages: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(`${entryPoint} needs ${packages.join(", ")}, which ${packages.length === 1 ? "is" : "are"} not installed: npm install ${packages.join(" ")}`, options);
   }
 }
 
@@ -194,6 +279,8 @@ export interface ConditionNotMetDetails {
  * }
  */
 export class ConditionNotMetError extends OccError implements ConditionNotMetDetails {
+  override readonly name = "ConditionNotMetError";
+  readonly code = "condition-not-met";
   readonly entityName: string;
   readonly operation: ConditionalOperation;
   readonly criteria: Readonly<Record<string, unknown>>;
@@ -230,6 +317,8 @@ export class ConditionNotMetError extends OccError implements ConditionNotMetDet
  * });
  */
 export class LockTimeoutError extends OccError {
+  override readonly name = "LockTimeoutError";
+  readonly code = "lock-timeout";
   constructor(
     /** What was being locked, e.g. `Order#7` or `advisory lock "cart:ada"`. */
     readonly lockName: string,
@@ -246,11 +335,12 @@ export class LockTimeoutError extends OccError {
  * On a DataSource whose driver shares one connection (SQLite), a write waited longer than the
  * DataSource's `timeout` for another transaction on that connection to end — the in-process twin
  * of SQLite's own "database is locked". Typically a write started outside a transaction and
- * awaited inside one: pass that transaction's manager to it instead. `code` is `SQLITE_BUSY`, so
- * `isSqliteBusy()` and retries treat both alike. Nothing of the waiting write was sent.
+ * awaited inside one: pass that transaction's manager to it instead. `isSqliteBusy()` and
+ * retries treat it like SQLite's own `SQLITE_BUSY`. Nothing of the waiting write was sent.
  */
 export class SharedConnectionBusyError extends OccError {
-  readonly code = "SQLITE_BUSY";
+  override readonly name = "SharedConnectionBusyError";
+  readonly code = "shared-connection-busy";
 
   constructor(readonly timeoutMs: number) {
     super(
@@ -296,6 +386,21 @@ function describeCriteria(criteria: Readonly<Record<string, unknown>>): string {
     return typeof value === "string" ? JSON.stringify(value) : String(value);
   };
   return `where ${describe(criteria)}`;
+}
+
+/**
+ * Whether a string is an `If-Match` header value (an ETag, strong or weak) rather than a bare
+ * version: such a value is read with `parseIfMatch()`, not `parseVersion()`.
+ */
+export function looksLikeEtag(value: string): boolean {
+  return /^\s*(W\/)?"/.test(value);
+}
+
+/** What to do with a string where a version number belongs: it came from outside, unconverted. */
+function conversionHint(value: unknown): string {
+  if (typeof value !== "string") return "";
+  if (looksLikeEtag(value)) return ' (an If-Match value: read it with parseIfMatch() from "typeorm-occ/http")';
+  return " (convert request input with parseVersion() first)";
 }
 
 function describeValue(value: unknown): string {

@@ -20,13 +20,17 @@ export {
   SharedConnectionBusyError,
   ConditionNotMetError,
   LockTimeoutError,
+  InvalidArgumentError,
+  MissingPeerDependencyError,
   isStaleDataError,
+  type OccErrorCode,
   type StaleOperation,
   type StaleDataDetails,
   type ConditionalOperation,
   type ConditionNotMetDetails,
 } from "./errors";
 export { parseVersion, isVersionNumber } from "./version/version-value";
+export { disableOccWarning, type OccWarningCode } from "./metadata/metadata-warnings";
 export { readFromPrimary } from "./replication/primary-reads";
 export { uncheckedMemberWrite } from "./write-guard/unchecked-member-write";
 export {

@@ -42,7 +42,8 @@ export function aggregateGraphOf(dataSource: DataSource): AggregateGraph {
   return graph;
 }
 
-const cascades = (relation: RelationMetadata) =>
+/** Any cascade makes a one-to-many or one-to-one relation of an aggregate lead to a member. */
+export const cascades = (relation: RelationMetadata) =>
   relation.isCascadeInsert ||
   relation.isCascadeUpdate ||
   relation.isCascadeRemove ||

@@ -13,6 +13,10 @@ import { undoneWriteSeen } from "./undone-writes";
  * version read, by {@link asStaleDataError} before it leaves the library.
  */
 export class StaleCopy extends OccError {
+  override readonly name = "StaleCopy";
+  /** Internal, never seen by callers; the code of the StaleDataError it becomes. */
+  readonly code = "stale-data";
+
   constructor(
     readonly metadata: EntityMetadata,
     readonly versionColumn: ColumnMetadata,

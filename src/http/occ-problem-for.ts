@@ -1,4 +1,4 @@
-import { InvalidVersionError, MissingVersionError, StaleDataError, isStaleDataError } from "../errors";
+import { InvalidVersionError, MissingVersionError, StaleDataError, isStaleDataError, type OccError } from "../errors";
 import { PreconditionHeaderError } from "./precondition-header-error";
 import { PreconditionRequiredError } from "./precondition-required-error";
 import { problemDetails, type ProblemDetails } from "./problem-details";
@@ -23,15 +23,16 @@ interface ClientErrorMapping<E extends Error = Error> {
 /** Types one row against its own classes; the table then holds rows of different error types. */
 const mapping = <E extends Error>(entry: ClientErrorMapping<E>) => entry as unknown as ClientErrorMapping;
 
-function typedProblem(status: number, error: Error, code: string, title: string, { typeBase }: OccProblemOptions): ProblemDetails {
-  const typed = typeBase === undefined ? {} : { type: `${typeBase}${code}`, title };
-  return problemDetails({ status, detail: error.message, ...typed, extensions: { code } });
+/** The body carries the error's own `code`, so clients switch on the same string the server does. */
+function typedProblem(status: number, error: OccError, title: string, { typeBase }: OccProblemOptions): ProblemDetails {
+  const typed = typeBase === undefined ? {} : { type: `${typeBase}${error.code}`, title };
+  return problemDetails({ status, detail: error.message, ...typed, extensions: { code: error.code } });
 }
 
 /**
  * The errors a client causes, and the answer each gets: the one place to extend when the library
  * gains another. The Express handler and the NestJS filter both read it. Programming errors
- * (`EntityDefinitionError`, `UnguardedWriteError`, `TransactionRequiredError`, …) are not here on
+ * (`EntityDefinitionError`, `InvalidArgumentError`, `UnguardedWriteError`, `TransactionRequiredError`, …) are not here on
  * purpose: they stay 500.
  */
 const CLIENT_ERRORS: readonly ClientErrorMapping[] = [
@@ -43,15 +44,19 @@ const CLIENT_ERRORS: readonly ClientErrorMapping[] = [
   }),
   mapping({
     errorClasses: [PreconditionRequiredError],
-    toProblem: (error, options) => typedProblem(428, error, "precondition-required", "If-Match is required", options),
+    toProblem: (error, options) => typedProblem(428, error, "If-Match is required", options),
   }),
   mapping({
     errorClasses: [PreconditionHeaderError],
-    toProblem: (error, options) => typedProblem(400, error, "invalid-if-match", "Malformed If-Match header", options),
+    toProblem: (error, options) => typedProblem(400, error, "Malformed If-Match header", options),
   }),
-  mapping<InvalidVersionError | MissingVersionError>({
-    errorClasses: [InvalidVersionError, MissingVersionError],
-    toProblem: (error, options) => typedProblem(400, error, "invalid-version", "Invalid version", options),
+  mapping({
+    errorClasses: [InvalidVersionError],
+    toProblem: (error, options) => typedProblem(400, error, "Invalid version", options),
+  }),
+  mapping({
+    errorClasses: [MissingVersionError],
+    toProblem: (error, options) => typedProblem(400, error, "Missing version", options),
   }),
 ];
 
@@ -62,11 +67,15 @@ export const CLIENT_ERROR_CLASSES: readonly ErrorClass<Error>[] = CLIENT_ERRORS.
  * Maps a typeorm-occ error to the problem details an HTTP API should answer with, or `undefined`
  * for any other error (leave those to your own handling):
  *
- * | error | status |
- * | --- | --- |
- * | `StaleDataError` | 412 with `If-Match`, else 409 |
- * | `PreconditionRequiredError` | 428 |
- * | `PreconditionHeaderError`, `InvalidVersionError`, `MissingVersionError` | 400 |
+ * | error | `code` | status |
+ * | --- | --- | --- |
+ * | `StaleDataError` | `stale-data` | 412 with `If-Match`, else 409 |
+ * | `PreconditionRequiredError` | `precondition-required` | 428 |
+ * | `PreconditionHeaderError` | `invalid-if-match` | 400 |
+ * | `InvalidVersionError` | `invalid-version` | 400 |
+ * | `MissingVersionError` | `missing-version` | 400 |
+ *
+ * The body's `code` is the error's own `code`.
  *
  * @example
  * const problem = occProblemFor(error, { hadIfMatch: req.headers["if-match"] !== undefined });

@@ -30,6 +30,9 @@ export function parseIfMatch(header: string | readonly string[] | undefined): nu
   if (value.startsWith("W/")) throw new PreconditionHeaderError(header, "weak ETags cannot guard a write");
   if (value.includes(",")) throw new PreconditionHeaderError(header, "only one ETag is allowed");
   // One strong ETag as etagFor() writes it: a decimal version in double quotes.
+  if (DECIMAL_VERSION.test(value) && isVersionNumber(Number(value))) {
+    throw new PreconditionHeaderError(header, `the version is not quoted: an ETag goes in double quotes, If-Match: "${value}"`);
+  }
   const quoted = value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : "";
   const version = DECIMAL_VERSION.test(quoted) ? Number(quoted) : Number.NaN;
   if (!isVersionNumber(version)) throw new PreconditionHeaderError(header, "not an ETag this server issued");

@@ -11,6 +11,8 @@ const QUOTE_LIMIT = 40;
  * parseIfMatch('W/"3"'); // throws PreconditionHeaderError (reason: "weak ETags cannot guard a write")
  */
 export class PreconditionHeaderError extends OccError {
+  override readonly name = "PreconditionHeaderError";
+  readonly code = "invalid-if-match";
   /** The header value as received, cut to a safe length. */
   readonly value: string;
 
@@ -20,7 +22,14 @@ export class PreconditionHeaderError extends OccError {
     readonly reason: string,
   ) {
     const shown = value.length > QUOTE_LIMIT ? `${value.slice(0, QUOTE_LIMIT)}…` : value;
-    super(`If-Match must be exactly one strong ETag such as "3": ${reason}, got ${JSON.stringify(shown)}`);
+    // Shown as the header line reads, not JSON-quoted: `got "1"` would read like the valid form.
+    super(`If-Match must be exactly one strong ETag such as "3": ${reason} (received If-Match: ${printable(shown)})`);
     this.value = shown;
   }
+}
+
+/** Control characters escaped, so the excerpt stays one readable line in a log. */
+function printable(value: string): string {
+  // eslint-disable-next-line no-control-regex -- escaping control characters is the point
+  return value.replace(/[\u0000-\u001f\u007f]/g, (character) => JSON.stringify(character).slice(1, -1));
 }

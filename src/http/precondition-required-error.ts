@@ -14,6 +14,8 @@ import { OccError } from "../errors";
  * }
  */
 export class PreconditionRequiredError extends OccError {
+  override readonly name = "PreconditionRequiredError";
+  readonly code = "precondition-required";
   readonly header = "If-Match";
 
   constructor() {

@@ -17,6 +17,7 @@ import { mergeGenerated } from "./subject-results";
 import { transactionStateOf, type Undo } from "../transaction/transaction-state";
 import { attachTransactionSubscriber } from "../transaction/transaction-subscriber";
 import { explainRejectedMetadata, validateDataSourceMetadata } from "../metadata/validate-metadata";
+import { warnAboutMetadata } from "../metadata/metadata-warnings";
 import { INITIAL_VERSION, isVersionNumber } from "../version/version-value";
 import { assertStorableVersion } from "../version/version-range";
 import { checkedDelete, checkedSoftDeleteOrRestore, checkedUpdate } from "./versioned-writes";
@@ -75,6 +76,7 @@ export const persistenceHook: PersistenceHook = {
     validateDataSourceMetadata(dataSource);
     assertDriverRequirements(dataSource);
     aggregateGraphOf(dataSource);
+    warnAboutMetadata(dataSource);
     attachTransactionSubscriber(dataSource);
     attachAggregateLoadSubscribers(dataSource);
     attachReadStampSubscribers(dataSource);

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager, QueryRunner } from "typeorm";
-import { isStaleDataError, LockTimeoutError } from "../errors";
+import { InvalidArgumentError, isStaleDataError, LockTimeoutError, SharedConnectionBusyError } from "../errors";
 import { readFromPrimary } from "../replication/primary-reads";
 
 // TypeORM's root does not export IsolationLevel, and a deep type import breaks consumers whose
@@ -71,7 +71,7 @@ export function isDeadlock(error: unknown): boolean {
  * PostgreSQL's SQLSTATE 55P03 (lock_not_available, after `lock_timeout` or with `NOWAIT`), SQLite's
  * `SQLITE_BUSY` ("database is locked": another connection holds the write lock past the busy
  * timeout, or a transaction that has read cannot wait for it; typeorm-occ's own
- * `SharedConnectionBusyError` carries the same code), and typeorm-occ's own {@link LockTimeoutError}
+ * `SharedConnectionBusyError` counts as one), and typeorm-occ's own {@link LockTimeoutError}
  * (`lockAggregate` / `withAdvisoryLock` with `nowait` or `timeoutMs`, which wraps those codes). MariaDB
  * and MySQL undo only the statement: the transaction around it must be rolled back before the
  * retry, as `withOptimisticRetry` does with `{ dataSource }` and as `save()` does with its own.
@@ -86,7 +86,12 @@ export function isDeadlock(error: unknown): boolean {
  */
 export function isLockWaitTimeout(error: unknown): boolean {
   const code = driverField(error, "code");
-  return isLockTimeoutError(error) || code === "55P03" || code === "SQLITE_BUSY" || mysqlError(error, "ER_LOCK_WAIT_TIMEOUT", 1205);
+  return isLockTimeoutError(error) || isSharedConnectionBusy(error) || code === "55P03" || code === "SQLITE_BUSY" || mysqlError(error, "ER_LOCK_WAIT_TIMEOUT", 1205);
+}
+
+/** Ours: the in-process twin of SQLITE_BUSY (its own `code` is "shared-connection-busy"); by name too, for two copies of the package. */
+function isSharedConnectionBusy(error: unknown): boolean {
+  return error instanceof SharedConnectionBusyError || (error instanceof Error && error.name === "SharedConnectionBusyError");
 }
 
 /** Ours: it wraps the driver's code in `cause`, not in fields of its own; by name too, for two copies of the package. */
@@ -119,6 +124,7 @@ export function isSerializationFailure(error: unknown): boolean {
  * await withOptimisticRetry(work, { dataSource, onRetry: (e) => isSqliteBusy(e) && metrics.increment("sqlite.busy") });
  */
 export function isSqliteBusy(error: unknown): boolean {
+  if (isSharedConnectionBusy(error)) return true;
   const code = driverField(error, "code");
   return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }
@@ -169,10 +175,12 @@ export async function withOptimisticRetry<T>(
 ): Promise<T> {
   const retries = options.retries ?? Number.POSITIVE_INFINITY;
   if (retries !== Number.POSITIVE_INFINITY && (!Number.isInteger(retries) || retries < 0)) {
-    throw new RangeError(`retries must be a non-negative integer, got ${retries}`);
+    throw new InvalidArgumentError(undefined, "withOptimisticRetry", `retries must be a non-negative integer, got ${retries}`);
   }
   const budget = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
-  if (typeof budget !== "number" || !(budget >= 0)) throw new RangeError(`timeBudgetMs must be a number ≥ 0, got ${budget}`);
+  if (typeof budget !== "number" || !(budget >= 0)) {
+    throw new InvalidArgumentError(undefined, "withOptimisticRetry", `timeBudgetMs must be a number ≥ 0, got ${budget}`);
+  }
   const retryOn = options.retryOn ?? isRetryableConflict;
   const base = options.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
   const max = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;

@@ -1,4 +1,4 @@
-import { InvalidVersionError } from "../errors";
+import { InvalidVersionError, looksLikeEtag } from "../errors";
 
 /** A version written as text: decimal digits, no sign or leading zero, at most 16 digits. */
 export const DECIMAL_VERSION = /^(0|[1-9][0-9]{0,15})$/;
@@ -24,7 +24,9 @@ export function assertVersion(entityName: string, propertyName: string, value: u
 /**
  * Converts a version taken from the outside world (a form field, a JSON body, a query string) into
  * a number, strictly: only decimal digits, no sign, no exponent, no whitespace, at most
- * `Number.MAX_SAFE_INTEGER`. Anything else throws {@link InvalidVersionError}.
+ * `Number.MAX_SAFE_INTEGER`. Anything else throws {@link InvalidVersionError}. An `If-Match` header
+ * value (`"3"`, `W/"3"`) is an ETag, not a version: read it with `parseIfMatch()` from
+ * `typeorm-occ/http` (the error says so).
  *
  * @example
  * order.version = parseVersion(req.body.version); // "3" -> 3, "3.0" / "abc" / "" -> InvalidVersionError
@@ -35,5 +37,11 @@ export function parseVersion(input: unknown, label = "version"): number {
     const parsed = Number(input);
     if (Number.isSafeInteger(parsed)) return parsed;
   }
-  throw new InvalidVersionError("input", label, input);
+  throw new InvalidVersionError("input", label, input, typeof input === "string" ? stringProblem(input) : undefined);
+}
+
+/** Why a string is not a version: an ETag belongs to parseIfMatch(); anything else is not written as a version is. */
+function stringProblem(input: string): string {
+  if (looksLikeEtag(input)) return 'it is an If-Match header value (an ETag): read it with parseIfMatch() from "typeorm-occ/http", which takes the quotes off';
+  return 'a version is written as decimal digits only, e.g. "3" (no sign, spaces, decimals or exponent; at most 2^53 - 1)';
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { describe, refused } from "./input-checks";
+import { describe, invalidArgument } from "./input-checks";
 
 /** What an advisory lock is named by: a string, or a whole number. */
 export type AdvisoryLockKey = string | number;
@@ -14,11 +14,11 @@ const OPERATION = "withAdvisoryLock";
  */
 export function advisoryLockId(key: unknown): bigint {
   if (typeof key === "number") {
-    if (!Number.isSafeInteger(key)) throw refused(lockNameOf(key), OPERATION, `a number key must be a safe integer, got ${describe(key)}`);
+    if (!Number.isSafeInteger(key)) throw invalidArgument(lockNameOf(key), OPERATION, `a number key must be a safe integer, got ${describe(key)}`);
     return BigInt(key);
   }
   if (typeof key !== "string" || key.length === 0) {
-    throw refused("advisory lock", OPERATION, `the key must be a non-empty string or a safe integer, got ${describe(key)}`);
+    throw invalidArgument("advisory lock", OPERATION, `the key must be a non-empty string or a safe integer, got ${describe(key)}`);
   }
   return createHash("sha256").update(key, "utf8").digest().readBigInt64BE(0);
 }

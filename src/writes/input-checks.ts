@@ -1,6 +1,6 @@
 import { FindOperator, type DataSource, type EntityMetadata, type ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
-import { UnguardedWriteError } from "../errors";
+import { InvalidArgumentError, UnguardedWriteError } from "../errors";
 import { aggregateGraphOf, upwardRelation } from "../aggregate/aggregate-graph";
 import { dataSourceOf } from "../internals/typeorm-internals";
 
@@ -9,8 +9,14 @@ import { dataSourceOf } from "../internals/typeorm-internals";
  * so bad input is refused with a typed error and nothing is sent.
  */
 
+/** A write the library cannot guard (a version set by hand, a member written behind its root's back). */
 export function refused(entityName: string, operation: string, problem: string): UnguardedWriteError {
   return new UnguardedWriteError(entityName, operation, problem);
+}
+
+/** An argument of the wrong shape, type or value: the caller's mistake, whatever the table. */
+export function invalidArgument(entityName: string | undefined, operation: string, problem: string): InvalidArgumentError {
+  return new InvalidArgumentError(entityName, operation, problem);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -95,7 +101,7 @@ export function assertKnownProperties(metadata: EntityMetadata, operation: strin
       metadata.findColumnWithPropertyPath(key) ??
       metadata.findRelationWithPropertyPath(key) ??
       metadata.findEmbeddedWithPropertyPath(key);
-    if (!known) throw refused(metadata.name, operation, `${what} names "${key}", which is not a property of ${metadata.name}`);
+    if (!known) throw invalidArgument(metadata.name, operation, `${what} names "${key}", which is not a property of ${metadata.name}`);
   }
 }
 
@@ -105,7 +111,7 @@ export function assertKnownProperties(metadata: EntityMetadata, operation: strin
  */
 export function assertNoMissingValues(metadata: EntityMetadata, operation: string, where: unknown, path = "where"): void {
   if (where === undefined || where === null) {
-    throw refused(metadata.name, operation, `${path} is ${String(where)}: every criterion needs a value (use IsNull() to match NULL)`);
+    throw invalidArgument(metadata.name, operation, `${path} is ${String(where)}: every criterion needs a value (use IsNull() to match NULL)`);
   }
   if (isFindOperator(where)) {
     if (!where.useParameter) return; // IsNull() and friends carry no value
@@ -123,7 +129,7 @@ export function primaryKeyWhere(metadata: EntityMetadata, operation: string, pri
   const columns = metadata.primaryColumns;
   const byObject = isPlainObject(primaryKey);
   if (!byObject && columns.length > 1) {
-    throw refused(metadata.name, operation, `the primary key has ${columns.length} columns: pass an object with ${columns.map((c) => c.propertyPath).join(", ")}`);
+    throw invalidArgument(metadata.name, operation, `the primary key has ${columns.length} columns: pass an object with ${columns.map((c) => c.propertyPath).join(", ")}`);
   }
   const where: ObjectLiteral = {};
   for (const column of columns) {
@@ -134,7 +140,7 @@ export function primaryKeyWhere(metadata: EntityMetadata, operation: string, pri
   if (byObject) {
     const allowed = new Set(columns.map((column) => column.propertyPath.split(".")[0]));
     const extra = Object.keys(primaryKey).filter((key) => !allowed.has(key));
-    if (extra.length > 0) throw refused(metadata.name, operation, `the primary key object holds ${extra.join(", ")}, which are not primary key columns`);
+    if (extra.length > 0) throw invalidArgument(metadata.name, operation, `the primary key object holds ${extra.join(", ")}, which are not primary key columns`);
   }
   return where;
 }
@@ -147,7 +153,7 @@ export function primaryKeyWhere(metadata: EntityMetadata, operation: string, pri
  */
 export function assertKeyValue(metadata: EntityMetadata, operation: string, column: ColumnMetadata, value: unknown, what: string): void {
   if (column.transformer ? value !== undefined && value !== null : isKeyValue(value)) return;
-  throw refused(metadata.name, operation, `${what} must be a string, a finite number, a bigint, a Date or bytes, got ${describe(value)}`);
+  throw invalidArgument(metadata.name, operation, `${what} must be a string, a finite number, a bigint, a Date or bytes, got ${describe(value)}`);
 }
 
 function isKeyValue(value: unknown): boolean {
@@ -168,23 +174,23 @@ export function describe(value: unknown): string {
  * columns the database computes or TypeORM never updates.
  */
 export function assertSettableChanges(metadata: EntityMetadata, operation: string, changes: unknown): asserts changes is Record<string, unknown> {
-  if (!isPlainObject(changes)) throw refused(metadata.name, operation, `changes must be an object, got ${describe(changes)}`);
+  if (!isPlainObject(changes)) throw invalidArgument(metadata.name, operation, `changes must be an object, got ${describe(changes)}`);
   assertKnownProperties(metadata, operation, changes, "changes");
   for (const [key, value] of Object.entries(changes)) {
-    if (value === undefined) throw refused(metadata.name, operation, `changes.${key} is undefined`);
+    if (value === undefined) throw invalidArgument(metadata.name, operation, `changes.${key} is undefined`);
     const relation = metadata.findRelationWithPropertyPath(key);
     if (relation && !relation.isManyToOne && !relation.isOneToOneOwner) {
-      throw refused(metadata.name, operation, `changes.${key} is a ${relation.relationType} relation, which an UPDATE of this table cannot set`);
+      throw invalidArgument(metadata.name, operation, `changes.${key} is a ${relation.relationType} relation, which an UPDATE of this table cannot set`);
     }
   }
   const touched = metadata.columns.filter((column) => column.getEntityValue(changes) !== undefined);
-  if (touched.length === 0) throw refused(metadata.name, operation, "changes is empty: nothing to set");
+  if (touched.length === 0) throw invalidArgument(metadata.name, operation, "changes is empty: nothing to set");
   for (const column of touched) {
     const name = column.propertyPath;
-    if (column.isPrimary) throw refused(metadata.name, operation, `changes sets the primary key ${name}: a row's identity is not changed in place`);
-    if (column.isVersion) throw refused(metadata.name, operation, `changes sets the version ${name}: it moves by itself, by 1, in the same statement`);
+    if (column.isPrimary) throw invalidArgument(metadata.name, operation, `changes sets ${name}, a primary key column: a row's identity is not changed in place`);
+    if (column.isVersion) throw refused(metadata.name, operation, `changes sets ${name}, the version column: ${operation} moves it by itself, by 1, in the same statement`);
     if (!column.isUpdate || column.isVirtualProperty || column.generatedType) {
-      throw refused(metadata.name, operation, `changes sets ${name}, which the database computes or TypeORM never updates`);
+      throw invalidArgument(metadata.name, operation, `changes sets ${name}, which the database computes or TypeORM never updates`);
     }
   }
 }

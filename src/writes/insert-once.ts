@@ -2,7 +2,7 @@ import { dataSourceOf } from "../internals/typeorm-internals";
 import type { DeepPartial, EntityMetadata, FindOptionsWhere, ObjectLiteral, QueryRunner, Repository } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { ConditionNotMetError, TypeOrmCompatibilityError } from "../errors";
-import { assertKeyValue, assertKnownProperties, describe, isRecord, refuseAggregateMember, refused } from "./input-checks";
+import { assertKeyValue, assertKnownProperties, describe, isRecord, invalidArgument, refuseAggregateMember, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
@@ -65,10 +65,10 @@ export async function insertOnce<T extends ObjectLiteral, V extends InsertOnceVa
   const graph = aggregateGraphOf(dataSourceOf(manager));
   if (graph.junctionOwner(metadata)) refuseAggregateMember(dataSourceOf(manager), metadata, OPERATION);
   const member = graph.isMember(metadata);
-  if (!isRecord(values)) throw refused(metadata.name, OPERATION, `values must be an object, got ${describe(values)}`);
+  if (!isRecord(values)) throw invalidArgument(metadata.name, OPERATION, `values must be an object, got ${describe(values)}`);
   assertKnownProperties(metadata, OPERATION, values, "values");
   const version = metadata.columns.find((column) => column.isVersion && column.getEntityValue(values) !== undefined);
-  if (version) throw refused(metadata.name, OPERATION, `values sets the version ${version.propertyPath}: a new row always starts at version 1`);
+  if (version) throw refused(metadata.name, OPERATION, `values sets ${version.propertyPath}, the version column: a new row always starts at version 1`);
   const conflictColumns = conflictColumnsOf(metadata, values, options);
   const where: ObjectLiteral = {};
   for (const column of conflictColumns) column.setEntityValue(where, column.getEntityValue(values));
@@ -135,16 +135,16 @@ export async function insertOnce<T extends ObjectLiteral, V extends InsertOnceVa
 function conflictColumnsOf(metadata: EntityMetadata, values: Record<string, unknown>, options: unknown): ColumnMetadata[] {
   const paths = isRecord(options) ? options.conflictPaths : undefined;
   if (!Array.isArray(paths) || paths.length === 0 || !paths.every((path) => typeof path === "string")) {
-    throw refused(metadata.name, OPERATION, `options.conflictPaths must be a non-empty array of property names, got ${describe(paths)}`);
+    throw invalidArgument(metadata.name, OPERATION, `options.conflictPaths must be a non-empty array of property names, got ${describe(paths)}`);
   }
   const columns: ColumnMetadata[] = [];
   for (const path of paths as string[]) {
     const found = metadata.findColumnsWithPropertyPath(path);
-    if (found.length === 0) throw refused(metadata.name, OPERATION, `conflictPaths names "${path}", which is not a column of ${metadata.name}`);
+    if (found.length === 0) throw invalidArgument(metadata.name, OPERATION, `conflictPaths names "${path}", which is not a column of ${metadata.name}`);
     for (const column of found) {
       const value = column.getEntityValue(values);
       if (value === undefined || value === null || typeof value === "function") {
-        throw refused(metadata.name, OPERATION, `values has no value for conflict path ${path}: the row could not be found by it`);
+        throw invalidArgument(metadata.name, OPERATION, `values has no value for conflict path ${path}: the row could not be found by it`);
       }
       assertKeyValue(metadata, OPERATION, column, value, `values.${path} (a conflict path)`);
       if (!columns.includes(column)) columns.push(column);
@@ -156,7 +156,7 @@ function conflictColumnsOf(metadata: EntityMetadata, values: Record<string, unkn
     metadata.uniques.some((constraint) => same(constraint.columns)) ||
     metadata.indices.some((index) => index.isUnique && !index.where && same(index.columns));
   if (!unique) {
-    throw refused(
+    throw invalidArgument(
       metadata.name,
       OPERATION,
       `conflictPaths ${paths.join(", ")} are not exactly the columns of the primary key, a unique constraint or a unique index: without one the database cannot refuse a second row`,

@@ -2,7 +2,7 @@ import { dataSourceOf } from "../internals/typeorm-internals";
 import { isSqliteFamily } from "../version/version-range";
 import type { DataSource, EntityMetadata, QueryRunner } from "typeorm";
 import { LockTimeoutError, TypeOrmCompatibilityError } from "../errors";
-import { describe, isPlainObject, refused } from "./input-checks";
+import { describe, invalidArgument, isPlainObject } from "./input-checks";
 
 /**
  * How each database waits for a lock, and how it says it gave up. The locking write paths
@@ -33,15 +33,15 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export function lockWaitOf(entityName: string, operation: string, options: unknown): LockWait {
   if (options === undefined) return { timeoutMs: undefined };
-  if (!isPlainObject(options)) throw refused(entityName, operation, `options must be an object, got ${describe(options)}`);
+  if (!isPlainObject(options)) throw invalidArgument(entityName, operation, `options must be an object, got ${describe(options)}`);
   const unknown = Object.keys(options).filter((key) => key !== "nowait" && key !== "timeoutMs");
-  if (unknown.length > 0) throw refused(entityName, operation, `unknown option ${unknown.join(", ")} (expected nowait or timeoutMs)`);
+  if (unknown.length > 0) throw invalidArgument(entityName, operation, `unknown option ${unknown.join(", ")} (expected nowait or timeoutMs)`);
   const { nowait, timeoutMs } = options;
-  if (nowait !== undefined && typeof nowait !== "boolean") throw refused(entityName, operation, `nowait must be a boolean, got ${describe(nowait)}`);
+  if (nowait !== undefined && typeof nowait !== "boolean") throw invalidArgument(entityName, operation, `nowait must be a boolean, got ${describe(nowait)}`);
   if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && (timeoutMs as number) > 0 && (timeoutMs as number) <= MAX_TIMEOUT_MS)) {
-    throw refused(entityName, operation, `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${describe(timeoutMs)}`);
+    throw invalidArgument(entityName, operation, `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${describe(timeoutMs)}`);
   }
-  if (nowait && timeoutMs !== undefined) throw refused(entityName, operation, "give either nowait or timeoutMs, not both");
+  if (nowait && timeoutMs !== undefined) throw invalidArgument(entityName, operation, "give either nowait or timeoutMs, not both");
   return { timeoutMs: nowait ? 0 : (timeoutMs as number | undefined) };
 }
 

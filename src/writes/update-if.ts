@@ -13,7 +13,7 @@ import {
   isPlainObject,
   refuseAggregateMember,
   refuseMemberMove,
-  refused,
+  invalidArgument,
 } from "./input-checks";
 import { matchedRows, runLibraryStatements } from "./library-statements";
 import { sendConditionalUpdate } from "./conditional-statement";
@@ -172,22 +172,22 @@ async function matchingRows(runner: EntityManager, metadata: EntityMetadata, whe
 
 function expectedRowsOf(metadata: EntityMetadata, options: UpdateIfOptions | undefined): number | undefined {
   if (options === undefined) return undefined;
-  if (!isPlainObject(options)) throw refused(metadata.name, OPERATION, `options must be an object, got ${describe(options)}`);
+  if (!isPlainObject(options)) throw invalidArgument(metadata.name, OPERATION, `options must be an object, got ${describe(options)}`);
   const unknown = Object.keys(options).filter((key) => key !== "expectedRows");
-  if (unknown.length > 0) throw refused(metadata.name, OPERATION, `unknown option ${unknown.join(", ")} (expected expectedRows)`);
+  if (unknown.length > 0) throw invalidArgument(metadata.name, OPERATION, `unknown option ${unknown.join(", ")} (expected expectedRows)`);
   const expectedRows: unknown = options.expectedRows;
   if (expectedRows === undefined) return undefined;
   if (typeof expectedRows !== "number" || !Number.isSafeInteger(expectedRows) || expectedRows <= 0) {
-    throw refused(metadata.name, OPERATION, `expectedRows must be a positive whole number, got ${describe(expectedRows)}`);
+    throw invalidArgument(metadata.name, OPERATION, `expectedRows must be a positive whole number, got ${describe(expectedRows)}`);
   }
   return expectedRows;
 }
 
 function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is ObjectLiteral {
   if (!isPlainObject(where)) {
-    throw refused(metadata.name, OPERATION, `where must be one find-where object, got ${Array.isArray(where) ? "an array" : describe(where)}`);
+    throw invalidArgument(metadata.name, OPERATION, `where must be one find-where object, got ${Array.isArray(where) ? "an array" : describe(where)}`);
   }
-  if (Object.keys(where).length === 0) throw refused(metadata.name, OPERATION, "where is empty: it would update every row");
+  if (Object.keys(where).length === 0) throw invalidArgument(metadata.name, OPERATION, "where is empty: it would update every row");
   assertKnownProperties(metadata, OPERATION, where, "where");
   assertNoMissingValues(metadata, OPERATION, where);
   // An UPDATE cannot join: a related row is named by its primary key only (TypeORM would fail with "Cannot find alias").
@@ -197,7 +197,7 @@ function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is 
     const keys = new Set(relation.inverseEntityMetadata.primaryColumns.map((column) => column.propertyPath));
     const other = Object.keys(value).filter((name) => !keys.has(name));
     if (other.length > 0) {
-      throw refused(metadata.name, OPERATION, `where.${key} filters by ${other.join(", ")} of the related ${relation.inverseEntityMetadata.name}; an UPDATE can only match it by primary key (${[...keys].join(", ")})`);
+      throw invalidArgument(metadata.name, OPERATION, `where.${key} filters by ${other.join(", ")} of the related ${relation.inverseEntityMetadata.name}; an UPDATE can only match it by primary key (${[...keys].join(", ")})`);
     }
   }
   // Key values of the wrong shape (an object, an array) would reach the driver, plain or inside an operator.
@@ -214,7 +214,7 @@ function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is 
   if (!version || expected === undefined) return;
   const values = comparedValues(expected);
   if (!values) {
-    throw refused(
+    throw invalidArgument(
       metadata.name,
       OPERATION,
       `where.${version.propertyPath} uses ${(expected as { type: string }).type}(), whose value typeorm-occ cannot check as a version: compare the version with a number, or Equal / Not / In / Between / LessThan / MoreThan … of numbers`,
@@ -245,11 +245,11 @@ function valuesToSet(metadata: EntityMetadata, changes: unknown, manager: Entity
 function amountOf(metadata: EntityMetadata, column: ColumnMetadata, manager: EntityManager, change: CalculatedChange): number {
   const type = dataSourceOf(manager).driver.normalizeType(column).toLowerCase();
   const helper = change.operator === "+" ? "increment" : "decrement";
-  if (!NUMERIC_TYPES.has(type)) throw refused(metadata.name, OPERATION, `${helper}() on ${column.propertyPath}, a ${type} column: it needs a numeric column`);
+  if (!NUMERIC_TYPES.has(type)) throw invalidArgument(metadata.name, OPERATION, `${helper}() on ${column.propertyPath}, a ${type} column: it needs a numeric column`);
   const amount = change.amount;
   const integer = INTEGER_TYPES.has(type);
   if (typeof amount !== "number" || !Number.isFinite(amount) || amount < 0 || (integer && !Number.isSafeInteger(amount))) {
-    throw refused(
+    throw invalidArgument(
       metadata.name,
       OPERATION,
       `${helper}() amount for ${column.propertyPath} must be a finite number ≥ 0${integer ? " and a safe integer for this integer column" : ""}, got ${describe(amount)}` +

@@ -11,18 +11,50 @@ import { assertStorableVersion } from "../version/version-range";
 import { checkedDelete } from "../persistence/versioned-writes";
 import { sendVersionedUpdate } from "./versioned-statement";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../version/versioned-metadata";
-import { assertKeyValue, assertKnownProperties, assertSettableChanges, describe, isPlainObject, refuseMemberMove, refused } from "./input-checks";
+import { assertKeyValue, assertKnownProperties, assertSettableChanges, describe, invalidArgument, isPlainObject, refuseMemberMove, refused } from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 import { expectedVersion } from "../copies/current-copy";
 import { recordMemberWrite, recordRowWrite } from "../copies/transaction-writes";
 
 /**
- * The row to write: its whole primary key and the version the caller read (e.g. from If-Match). A
- * member of an aggregate may also carry its root's primary key and version under the relation to it
- * (`{ id, version, order: { id, version } }`): the root's version is then checked too.
+ * The properties a {@link VersionedKey} must hold when none are named: `id` and `version`, when the
+ * entity has both; otherwise none can be guessed, and the key type asks for them by name.
  */
-export type VersionedKey<T> = { [P in keyof T]?: T[P] | (NonNullable<T[P]> extends ObjectLiteral ? VersionedKey<NonNullable<T[P]>> : never) };
+export type DefaultKeyProperties<T> = "id" extends keyof T ? ("version" extends keyof T ? "id" | "version" : never) : never;
+
+/**
+ * The row to write: its whole primary key and the version the caller read (e.g. from If-Match),
+ * all required at compile time. `K` names those properties: `"id" | "version"` by default, so most
+ * code names nothing; an entity with a composite or differently named key, or a version property
+ * not called `version`, names them: `VersionedKey<Stock, "tenant" | "sku" | "version">` (and
+ * `updateVersioned<Stock, "tenant" | "sku" | "version">(…)`). Without `id` and `version`, `K` must
+ * be given: the key then fails to compile until it is.
+ *
+ * A member of an aggregate may also carry its root's whole primary key and version under the
+ * relation to it (`{ id, version, order: { id, version } }`): the root's version is then checked
+ * too. Nothing else may be in the key (changes go in the changes argument).
+ *
+ * @example
+ * const key: VersionedKey<Product> = { id: 7, version: parseIfMatch(req.headers["if-match"]) };
+ * const stockKey: VersionedKey<Stock, "tenant" | "sku" | "version"> = { tenant: "acme", sku: "A-1", version: 3 };
+ */
+export type VersionedKey<T, K extends keyof T = DefaultKeyProperties<T>> = [K] extends [never]
+  ? KeyPropertiesNotNamed
+  : { [P in K]-?: NonNullable<T[P]> } & (string extends keyof T ? ObjectLiteral : CarriedRootKeys<T, K>);
+
+/** A member's key may carry a root's key under the relation to it; no other property is allowed. */
+type CarriedRootKeys<T, K extends keyof T> = {
+  [P in Exclude<keyof T, K>]?: NonNullable<T[P]> extends readonly unknown[] ? never : NonNullable<T[P]> extends ObjectLiteral ? VersionedKey<NonNullable<T[P]>> : never;
+};
+
+/** What the compiler shows when an entity has no `id` and `version` and the key's properties were not named. */
+interface KeyPropertiesNotNamed {
+  "this entity has no id and version: name its key's properties, e.g. updateVersioned<Stock, 'tenant' | 'sku' | 'version'>(…)": never;
+}
+
+/** `K` as given or defaulted, never inferred from the key itself (that would accept whatever the key holds). */
+type Named<K> = [K][K extends unknown ? 0 : never];
 
 /** What `updateVersioned` may set: plain values, or SQL expressions (`() => "stock - 1"`, written as is: never from user input). */
 export type UpdateVersionedChanges<T> = { [P in keyof T]?: T[P] | (() => string) };
@@ -53,9 +85,9 @@ export interface UpdateVersionedResult {
  * // UPDATE product SET price = $1, version = $2 WHERE id = $3 AND version = $4
  * const { version } = await updateVersioned(products, { id, version: parseVersion(ifMatch) }, { price: 12 });
  */
-export async function updateVersioned<T extends ObjectLiteral>(
+export async function updateVersioned<T extends ObjectLiteral, K extends keyof T = DefaultKeyProperties<T>>(
   repository: Repository<T>,
-  key: VersionedKey<T>,
+  key: VersionedKey<T, Named<K>>,
   changes: UpdateVersionedChanges<T>,
 ): Promise<UpdateVersionedResult> {
   const operation = "updateVersioned";
@@ -91,7 +123,10 @@ export async function updateVersioned<T extends ObjectLiteral>(
  * @example
  * await deleteVersioned(products, { id, version: parseVersion(ifMatch) });
  */
-export async function deleteVersioned<T extends ObjectLiteral>(repository: Repository<T>, key: VersionedKey<T>): Promise<void> {
+export async function deleteVersioned<T extends ObjectLiteral, K extends keyof T = DefaultKeyProperties<T>>(
+  repository: Repository<T>,
+  key: VersionedKey<T, Named<K>>,
+): Promise<void> {
   const { metadata, manager } = repository;
   const target = versionedTarget(metadata, "deleteVersioned", key);
   await write(manager, metadata, target, "delete", async (queryRunner) => {
@@ -136,7 +171,7 @@ async function write<R>(
         const foreign = target.roots.find((root) => !above.includes(root.ref.key));
         if (foreign && above.length > 0) {
           const name = `${foreign.ref.metadata.name}#${formatPrimaryKey(primaryKeyValues(foreign.ref.metadata, foreign.ref.primaryKey))}`;
-          throw refused(metadata.name, change === "update" ? "updateVersioned" : "deleteVersioned", `the key names ${name} as its root, but the row is not in that aggregate`);
+          throw invalidArgument(metadata.name, change === "update" ? "updateVersioned" : "deleteVersioned", `the key names ${name} as its root, but the row is not in that aggregate`);
         }
         const result = await statement(queryRunner);
         recordRowWrite(queryRunner, metadata, target.primaryKey);
@@ -162,9 +197,9 @@ async function write<R>(
 function versionedTarget(metadata: EntityMetadata, operation: string, key: unknown): VersionedTarget {
   const versionColumn = occVersionColumn(metadata);
   if (!versionColumn) {
-    throw refused(metadata.name, operation, `${metadata.name} has no @VersionColumn() from typeorm-occ to check; use updateIf() for a conditional write`);
+    throw invalidArgument(metadata.name, operation, `${metadata.name} has no @VersionColumn() from typeorm-occ to check; use updateIf() for a conditional write`);
   }
-  if (!isPlainObject(key)) throw refused(metadata.name, operation, `the key must be an object with the primary key and ${versionColumn.propertyPath}, got ${describe(key)}`);
+  if (!isPlainObject(key)) throw invalidArgument(metadata.name, operation, `the key must be an object with the primary key and ${versionColumn.propertyPath}, got ${describe(key)}`);
   assertKnownProperties(metadata, operation, key, "the key");
   const graph = aggregateGraphOf(dataSourceOf(metadata));
   const rootLinks = new Map(carriableRoots(graph, metadata).map((relation) => [relation.propertyName, relation]));
@@ -172,17 +207,25 @@ function versionedTarget(metadata: EntityMetadata, operation: string, key: unkno
   const extra = Object.keys(key).filter((name) => !allowed.has(name) && !rootLinks.has(name));
   if (extra.length > 0) {
     const roots = [...rootLinks.keys()].map((name) => `, its root's key and version under ${name}`).join("");
-    throw refused(metadata.name, operation, `the key holds ${extra.join(", ")}: it names the row by primary key and ${versionColumn.propertyPath}${roots} only (put changes in the changes argument)`);
+    throw invalidArgument(metadata.name, operation, `the key holds ${extra.join(", ")}: it names the row by primary key and ${versionColumn.propertyPath}${roots} only (put changes in the changes argument)`);
   }
   const primaryKey: ObjectLiteral = {};
   for (const column of metadata.primaryColumns) {
     const value: unknown = column.getEntityValue(key);
-    if (value === undefined || value === null) throw refused(metadata.name, operation, `the key has no ${column.propertyPath} (the whole primary key names the row)`);
+    if (value === undefined || value === null) throw invalidArgument(metadata.name, operation, `the key has no ${column.propertyPath} (the whole primary key names the row)`);
     assertKeyValue(metadata, operation, column, value, `the key's ${column.propertyPath}`);
     column.setEntityValue(primaryKey, value);
   }
   const given: unknown = versionColumn.getEntityValue(key);
-  if (given === undefined || given === null) throw new MissingVersionError(metadata.name, versionColumn.propertyPath, primaryKeyValues(metadata, primaryKey));
+  if (given === undefined || given === null) {
+    const version = versionColumn.propertyPath;
+    throw new MissingVersionError(
+      metadata.name,
+      version,
+      primaryKeyValues(metadata, primaryKey),
+      `the key given to ${operation} has no ${version}: pass the version the client read beside the primary key, e.g. ${keyExample(primaryKeyValues(metadata, primaryKey), version)} (from If-Match: parseIfMatch())`,
+    );
+  }
   const version = assertStorableVersion(metadata, versionColumn, given);
   if (graph.junctionOwner(metadata)) throw refused(metadata.name, operation, "it holds many-to-many links: change them through their owner with save()");
   const roots = [...rootLinks.values()].filter((relation) => carriesRoot(relation, key[relation.propertyName])).map((relation) => carriedRoot(metadata, operation, relation, key[relation.propertyName]));
@@ -210,21 +253,34 @@ function carriedRoot(metadata: EntityMetadata, operation: string, relation: Rela
   const rootVersion = occVersionColumn(root)!;
   const what = `the key's ${relation.propertyName}`;
   if (!isPlainObject(value)) {
-    throw refused(metadata.name, operation, `${what} must be an object with ${root.name}'s primary key and ${rootVersion.propertyPath}, got ${describe(value)}`);
+    throw invalidArgument(metadata.name, operation, `${what} must be an object with ${root.name}'s primary key and ${rootVersion.propertyPath}, got ${describe(value)}`);
   }
   const allowed = new Set([...root.primaryColumns, rootVersion].map((column) => column.propertyPath.split(".")[0]));
   const extra = Object.keys(value).filter((name) => !allowed.has(name));
-  if (extra.length > 0) throw refused(metadata.name, operation, `${what} holds ${extra.join(", ")}: it names ${root.name} by primary key and ${rootVersion.propertyPath} only`);
+  if (extra.length > 0) throw invalidArgument(metadata.name, operation, `${what} holds ${extra.join(", ")}: it names ${root.name} by primary key and ${rootVersion.propertyPath} only`);
   const primaryKey: ObjectLiteral = {};
   for (const column of root.primaryColumns) {
     const part: unknown = column.getEntityValue(value);
-    if (part === undefined || part === null) throw refused(metadata.name, operation, `${what} has no ${column.propertyPath} (the whole primary key names ${root.name})`);
+    if (part === undefined || part === null) throw invalidArgument(metadata.name, operation, `${what} has no ${column.propertyPath} (the whole primary key names ${root.name})`);
     assertKeyValue(metadata, operation, column, part, `${what}.${column.propertyPath}`);
     column.setEntityValue(primaryKey, part);
   }
   const version: unknown = rootVersion.getEntityValue(value);
-  if (version === undefined || version === null) throw new MissingVersionError(root.name, rootVersion.propertyPath, primaryKeyValues(root, primaryKey));
+  if (version === undefined || version === null) {
+    throw new MissingVersionError(
+      root.name,
+      rootVersion.propertyPath,
+      primaryKeyValues(root, primaryKey),
+      `${what} given to ${operation} has no ${rootVersion.propertyPath}: pass the version the client read of ${root.name}, e.g. ${keyExample(primaryKeyValues(root, primaryKey), rootVersion.propertyPath)}, or leave ${relation.propertyName} out of the key`,
+    );
+  }
   return { ref: rowRef(root, primaryKey), version: assertStorableVersion(root, rootVersion, version) };
+}
+
+/** `{ id: 7, version: 3 }`: how a key with this primary key looks, for a message. */
+function keyExample(primaryKey: Record<string, unknown>, version: string): string {
+  const parts = Object.entries(primaryKey).map(([name, value]) => `${name}: ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+  return `{ ${[...parts, `${version}: 3`].join(", ")} }`;
 }
 
 /** The SET list (see assertSettableChanges), and no move of a member to another parent. */

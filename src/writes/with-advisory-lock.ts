@@ -5,7 +5,7 @@ import { runInTransactionScope, transactionRunnerOf } from "../internals/transac
 import { runLibraryWrite } from "../write-guard/library-write-context";
 import { readFromPrimary } from "../replication/primary-reads";
 import { advisoryLockId, lockNameOf, mysqlLockName, type AdvisoryLockKey } from "./advisory-key";
-import { describe, refused } from "./input-checks";
+import { describe, invalidArgument, refused } from "./input-checks";
 import { acquireWithin, lockDialectOf, lockWaitOf, takeSqliteWriteLock, type LockDialect, type LockWait, type LockWaitOptions } from "./lock-dialect";
 
 const OPERATION = "withAdvisoryLock";
@@ -66,7 +66,7 @@ export async function withAdvisoryLock<T>(
   const id = advisoryLockId(key);
   const lockName = lockNameOf(key);
   const wait = lockWaitOf(lockName, OPERATION, options);
-  if (typeof fn !== "function") throw refused(lockName, OPERATION, `fn must be a function, got ${describe(fn)}`);
+  if (typeof fn !== "function") throw invalidArgument(lockName, OPERATION, `fn must be a function, got ${describe(fn)}`);
   // Reads inside, also through global repositories, go to the primary: a replica may not show the previous holder's writes.
   const callback = fn;
   fn = (manager) => readFromPrimary(() => callback(manager));

@@ -175,6 +175,7 @@ describe.each(VARIANTS)("a consumer project ($name)", (variant) => {
     expect(result.tscOutput).toBe("");
     expect(result.core).toEqual({
       stale: "Note#1 is stale: expected version 1, found 2 (update)",
+      code: "stale-data",
       problem: 412,
       final: { text: "retried", version: 3 },
     });
@@ -187,6 +188,24 @@ describe.each(VARIANTS)("a consumer project ($name)", (variant) => {
       final: { text: "over http", version: 3 },
     });
   }, 300_000);
+});
+
+describe("typeorm-occ/nest in a project without Nest", () => {
+  it("throws MissingPeerDependencyError naming what to install, not Node's bare module error", async () => {
+    const project = join(work, "without-nest");
+    const modules = join(project, "node_modules");
+    cpSync(unpacked, join(modules, "typeorm-occ"), { recursive: true });
+    for (const dependency of ["typeorm", "reflect-metadata"]) symlinkSync(join(root, "node_modules", dependency), join(modules, dependency), "dir");
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+    const script = `try { require("typeorm-occ/nest"); console.log("loaded"); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, ours: e instanceof require("typeorm-occ").MissingPeerDependencyError })); }`;
+    const { stdout } = await run(process.execPath, ["-e", script], { cwd: project });
+    expect(JSON.parse(stdout)).toEqual({
+      name: "MissingPeerDependencyError",
+      code: "missing-peer-dependency",
+      message: "typeorm-occ/nest needs @nestjs/common, @nestjs/core, rxjs, which are not installed: npm install @nestjs/common @nestjs/core rxjs",
+      ours: true,
+    });
+  });
 });
 
 describe("the packed package's dependencies", () => {

@@ -1,5 +1,5 @@
 import { In } from "typeorm";
-import { UnguardedWriteError, deleteVersioned, insertOnce, lockAggregate, updateIf, updateVersioned } from "typeorm-occ";
+import { InvalidArgumentError, deleteVersioned, insertOnce, lockAggregate, updateIf, updateVersioned } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { eachDriver } from "../support/each-driver";
 import { Account, Ledger, Payment, Setting, writeEntities } from "../writes/support/entities";
@@ -8,7 +8,7 @@ import { Account, Ledger, Payment, Setting, writeEntities } from "../writes/supp
  * Issue 14, section 3: an object or an array as a primary-key value of updateVersioned /
  * deleteVersioned reached the driver: PostgreSQL failed with 22P02, SQLite with a RangeError, and
  * MariaDB matched nothing and raised a StaleDataError naming `Account#[object Object]`. Key values of
- * the wrong shape are refused with UnguardedWriteError before anything is sent, by every write
+ * the wrong shape are refused with InvalidArgumentError (UnguardedWriteError before issue 17) before anything is sent, by every write
  * helper that names rows by key (updateIf's key criteria, insertOnce's conflict values, lockAggregate).
  */
 eachDriver(undefined, { mariadb: true })("key values of the wrong shape on %s", (driver) => {
@@ -29,15 +29,15 @@ eachDriver(undefined, { mariadb: true })("key values of the wrong shape on %s", 
     ["a boolean", true],
   ];
 
-  async function refusedBeforeSending(work: () => Promise<unknown>, operation: string): Promise<UnguardedWriteError> {
+  async function refusedBeforeSending(work: () => Promise<unknown>, operation: string): Promise<InvalidArgumentError> {
     let error: unknown;
     const statements = await db.log.capture(async () => {
       error = await work().catch((e: unknown) => e);
     });
-    expect(error).toBeInstanceOf(UnguardedWriteError);
-    expect(error).toMatchObject({ operation });
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ operation, code: "invalid-argument" });
     expect(statements).toEqual([]);
-    return error as UnguardedWriteError;
+    return error as InvalidArgumentError;
   }
 
   it.each(wrong)("reproduction: updateVersioned and deleteVersioned refuse %s as the key", async (_name, value) => {
@@ -45,7 +45,7 @@ eachDriver(undefined, { mariadb: true })("key values of the wrong shape on %s", 
     const error = await refusedBeforeSending(() => updateVersioned(accounts(), { id: value as number, version: 1 }, { balance: 0 }), "updateVersioned");
     expect(error.message).toMatch(/the key's id must be a string, a finite number, a bigint, a Date or bytes/);
     await refusedBeforeSending(() => deleteVersioned(accounts(), { id: value as number, version: 1 }), "deleteVersioned");
-    await refusedBeforeSending(() => updateVersioned(settings(), { name: value as string, version: 1 }, { value: "x" }), "updateVersioned");
+    await refusedBeforeSending(() => updateVersioned<Setting, "name" | "version">(settings(), { name: value as string, version: 1 }, { value: "x" }), "updateVersioned");
     expect(await accounts().findOneByOrFail({ id })).toMatchObject({ balance: 10, version: 1 });
   });
 
@@ -70,7 +70,7 @@ eachDriver(undefined, { mariadb: true })("key values of the wrong shape on %s", 
     await updateVersioned(accounts(), { id, version: 1 }, { balance: 11 });
     await updateIf(accounts(), { id: In([id]) }, { balance: 12 });
     await settings().save({ name: "theme", value: "dark" });
-    await updateVersioned(settings(), { name: "theme", version: 1 }, { value: "light" });
+    await updateVersioned<Setting, "name" | "version">(settings(), { name: "theme", version: 1 }, { value: "light" });
     await deleteVersioned(accounts(), { id, version: 3 });
     expect(await accounts().countBy({ id })).toBe(0);
     expect(await settings().findOneByOrFail({ name: "theme" })).toMatchObject({ value: "light", version: 2 });

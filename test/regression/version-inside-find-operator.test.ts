@@ -1,5 +1,5 @@
 import { And, Between, Equal, In, LessThanOrEqual, Like, MoreThan, Not, Raw, type FindOptionsWhere } from "typeorm";
-import { InvalidVersionError, UnguardedWriteError, increment, updateIf } from "typeorm-occ";
+import { InvalidVersionError, InvalidArgumentError, increment, updateIf } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { eachDriver } from "../support/each-driver";
 import { Account, writeEntities } from "../writes/support/entities";
@@ -9,7 +9,7 @@ import { Account, writeEntities } from "../writes/support/entities";
  * operator through unchecked: `Equal("1")` and `In(["1"])` matched and wrote (a string version from
  * a request, never parsed), `Equal(NaN)` reached the SQL text on MariaDB. The values inside the
  * operators that compare the version are checked like a plain version (InvalidVersionError); the
- * operators that compare it with something else (Raw, Like, …) are refused (UnguardedWriteError).
+ * operators that compare it with something else (Raw, Like, …) are refused (InvalidArgumentError; UnguardedWriteError before issue 17).
  * Either way before anything is sent.
  */
 eachDriver(undefined, { mariadb: true })("updateIf with the version inside a find operator on %s", (driver) => {
@@ -53,12 +53,12 @@ eachDriver(undefined, { mariadb: true })("updateIf with the version inside a fin
     ["Like", Like("1")],
     ["Not(Like)", Not(Like("1"))],
     ["And(Equal, Raw)", And(Equal(1), Raw((column) => `${column} = 1`))],
-  ])("refuses %s on the version with UnguardedWriteError: its value cannot be checked as a version", async (_name, criterion) => {
+  ])("refuses %s on the version with InvalidArgumentError: its value cannot be checked as a version", async (_name, criterion) => {
     const { id } = await accounts().save({ owner: "ada", balance: 10 });
     const error = await updateIf(accounts(), { id, version: version(criterion) }, { balance: increment(1) }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UnguardedWriteError);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toMatch(/compare the version with a number/);
-    await refusedWith(id, criterion, UnguardedWriteError);
+    await refusedWith(id, criterion, InvalidArgumentError);
   });
 
   it("still writes with operators of valid versions", async () => {

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn, QueryFailedError, type DataSource, type DataSourceOptions } from "typeorm";
 import {
+  InvalidArgumentError,
   StaleDataError,
   VersionColumn,
   isRetryableConflict,
@@ -184,8 +185,13 @@ describe.each(enabledDrivers({ mariadb: true }))("withOptimisticRetry on %s", (d
   });
 
   it("refuses a budget that is not a number ≥ 0 and a retries count that is not a whole number", async () => {
-    await expect(withOptimisticRetry(async () => 1, { timeBudgetMs: -1 })).rejects.toThrow(RangeError);
-    await expect(withOptimisticRetry(async () => 1, { retries: 1.5 })).rejects.toThrow(RangeError);
+    await expect(withOptimisticRetry(async () => 1, { timeBudgetMs: -1 })).rejects.toThrow(InvalidArgumentError);
+    await expect(withOptimisticRetry(async () => 1, { retries: 1.5 })).rejects.toMatchObject({
+      name: "InvalidArgumentError",
+      code: "invalid-argument",
+      operation: "withOptimisticRetry",
+      message: "withOptimisticRetry: retries must be a non-negative integer, got 1.5",
+    });
   });
 
   it("runs every attempt in a fresh transaction with { dataSource }", async () => {

@@ -1,4 +1,5 @@
 import {
+  InvalidArgumentError,
   InvalidVersionError,
   MissingVersionError,
   StaleDataError,
@@ -101,23 +102,27 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
 
   describe("bad input: a typed error, nothing sent", () => {
     const cases: [string, (id: number) => Promise<unknown>, Function][] = [
+      // @ts-expect-error the key type requires the version: this is the run-time check behind it
       ["no version", (id) => updateVersioned(accounts(), { id }, { balance: 1 }), MissingVersionError],
       ["a version given as a string", (id) => updateVersioned(accounts(), { id, version: "1" as never }, { balance: 1 }), InvalidVersionError],
       ["a fractional version", (id) => updateVersioned(accounts(), { id, version: 1.5 }, { balance: 1 }), InvalidVersionError],
       ["a version beyond the column's range", (id) => updateVersioned(accounts(), { id, version: 2 ** 53 }, { balance: 1 }), InvalidVersionError],
-      ["no primary key", () => updateVersioned(accounts(), { version: 1 }, { balance: 1 }), UnguardedWriteError],
-      ["a key that is not an object", () => updateVersioned(accounts(), 7 as never, { balance: 1 }), UnguardedWriteError],
-      ["other fields in the key", (id) => updateVersioned(accounts(), { id, version: 1, owner: "ada" }, { balance: 1 }), UnguardedWriteError],
-      ["an entity without typeorm-occ's version", (id) => updateVersioned(db.dataSource.getRepository(PlainAccount), { id, version: 1 } as never, { balance: 1 }), UnguardedWriteError],
+      // @ts-expect-error the key type requires the whole primary key: this is the run-time check behind it
+      ["no primary key", () => updateVersioned(accounts(), { version: 1 }, { balance: 1 }), InvalidArgumentError],
+      ["a key that is not an object", () => updateVersioned(accounts(), 7 as never, { balance: 1 }), InvalidArgumentError],
+      // @ts-expect-error the key type allows no other property: this is the run-time check behind it
+      ["other fields in the key", (id) => updateVersioned(accounts(), { id, version: 1, owner: "ada" }, { balance: 1 }), InvalidArgumentError],
+      ["an entity without typeorm-occ's version", (id) => updateVersioned(db.dataSource.getRepository(PlainAccount), { id, version: 1 } as never, { balance: 1 }), InvalidArgumentError],
       ["a change of the version", (id) => updateVersioned(accounts(), { id, version: 1 }, { version: 5 }), UnguardedWriteError],
-      ["a change of the primary key", (id) => updateVersioned(accounts(), { id, version: 1 }, { id: id + 1 }), UnguardedWriteError],
-      ["an unknown property in changes", (id) => updateVersioned(accounts(), { id, version: 1 }, { balanse: 1 } as never), UnguardedWriteError],
-      ["an undefined change", (id) => updateVersioned(accounts(), { id, version: 1 }, { balance: undefined }), UnguardedWriteError],
-      ["no changes", (id) => updateVersioned(accounts(), { id, version: 1 }, {}), UnguardedWriteError],
-      ["a column TypeORM never updates", (id) => updateVersioned(accounts(), { id, version: 1 }, { openedYear: 2020 }), UnguardedWriteError],
+      ["a change of the primary key", (id) => updateVersioned(accounts(), { id, version: 1 }, { id: id + 1 }), InvalidArgumentError],
+      ["an unknown property in changes", (id) => updateVersioned(accounts(), { id, version: 1 }, { balanse: 1 } as never), InvalidArgumentError],
+      ["an undefined change", (id) => updateVersioned(accounts(), { id, version: 1 }, { balance: undefined }), InvalidArgumentError],
+      ["no changes", (id) => updateVersioned(accounts(), { id, version: 1 }, {}), InvalidArgumentError],
+      ["a column TypeORM never updates", (id) => updateVersioned(accounts(), { id, version: 1 }, { openedYear: 2020 }), InvalidArgumentError],
+      // @ts-expect-error the key type requires the version: this is the run-time check behind it
       ["deleteVersioned without a version", (id) => deleteVersioned(accounts(), { id }), MissingVersionError],
       ["a member moved to another root", () => updateVersioned(db.dataSource.getRepository(InvoiceLine), { id: 1, version: 1 }, { invoice: { id: 2 } as Invoice }), UnguardedWriteError],
-      ["a member without a version of its own", () => updateVersioned(db.dataSource.getRepository(OrderLine), { id: 1, version: 1 } as never, { quantity: 2 }), UnguardedWriteError],
+      ["a member without a version of its own", () => updateVersioned(db.dataSource.getRepository(OrderLine), { id: 1, version: 1 } as never, { quantity: 2 }), InvalidArgumentError],
     ];
 
     it.each(cases)("refuses %s", async (_label, attempt, type) => {
@@ -127,6 +132,34 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
       expect(error).toBeInstanceOf(type);
       expect(db.log.queries).toEqual([]);
       expect(await stored(id)).toMatchObject({ balance: 100, version: 1 });
+    });
+  });
+
+  describe("messages (issue 17)", () => {
+    const messageOf = async (attempt: Promise<unknown>) => ((await attempt.catch((e: unknown) => e)) as Error).message;
+
+    it("a change of the version names the column once and says why", async () => {
+      const { id } = await newAccount();
+      expect(await messageOf(updateVersioned(accounts(), { id, version: 1 }, { version: 5 }))).toBe(
+        "Account: updateVersioned refused: changes sets version, the version column: updateVersioned moves it by itself, by 1, in the same statement",
+      );
+    });
+
+    it("a key without a version speaks of the call and its key", async () => {
+      const { id } = await newAccount();
+      // @ts-expect-error the key type requires the version: this is the run-time check behind it
+      const update = await messageOf(updateVersioned(accounts(), { id }, { balance: 1 }));
+      expect(update).toBe(`Account#${id}: the key given to updateVersioned has no version: pass the version the client read beside the primary key, e.g. { id: ${id}, version: 3 } (from If-Match: parseIfMatch())`);
+      expect(update).not.toMatch(/saving or removing/);
+      // @ts-expect-error the key type requires the version: this is the run-time check behind it
+      expect(await messageOf(deleteVersioned(accounts(), { id }))).toMatch(/^Account#\d+: the key given to deleteVersioned has no version/);
+    });
+
+    it("a key without its id is an InvalidArgumentError naming the missing column", async () => {
+      // @ts-expect-error the key type requires the whole primary key: this is the run-time check behind it
+      const error = await updateVersioned(accounts(), { version: 1 }, { balance: 1 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "InvalidArgumentError", code: "invalid-argument", entityName: "Account", operation: "updateVersioned" });
+      expect((error as Error).message).toBe("Account: updateVersioned: the key has no id (the whole primary key names the row)");
     });
   });
 

@@ -4,7 +4,7 @@
  * Prints one JSON line of what it saw.
  */
 import "reflect-metadata";
-import { StaleDataError, withOptimisticRetry, type OptimisticRetryOptions } from "typeorm-occ";
+import { StaleDataError, withOptimisticRetry, type OccErrorCode, type OptimisticRetryOptions } from "typeorm-occ";
 import { occProblemFor } from "typeorm-occ/http";
 import { Note, openNotes } from "./note.js";
 
@@ -41,6 +41,8 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       stale: stale.message,
+      // The published types keep the literal code (an OccErrorCode, "stale-data" exactly).
+      code: stale.code satisfies "stale-data" satisfies OccErrorCode,
       problem: occProblemFor(stale, { hadIfMatch: true })?.status,
       final: { text: final.text, version: final.version },
     }),
