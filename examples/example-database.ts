@@ -86,7 +86,9 @@ export async function openExampleDatabase(name: string, entities: NonNullable<Da
       description: `MariaDB ${parsed.hostname}${parsed.port ? `:${parsed.port}` : ""}, in the database "${own}" (made afresh on every run; no other database is touched)`,
     };
   }
-  throw new ExampleDatabaseRefusedError(`DATABASE_URL must start with postgres://, mysql:// or mariadb:// (got ${kind}://…); leave it unset for SQLite`);
+  throw new ExampleDatabaseRefusedError(
+    `DATABASE_URL must start with postgres://, mysql:// or mariadb:// (got ${kind}://…); leave it unset for SQLite`,
+  );
 }
 
 interface Statements {

@@ -72,7 +72,9 @@ describe("npm run example (the wallet)", () => {
           expect(stdout).toContain('in the schema "typeorm_occ_example_wallet" (made afresh on every run');
           expectReadmeStory(stdout);
         }
-        const tables = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'typeorm_occ_example_wallet' ORDER BY 1");
+        const tables = await client.query(
+          "SELECT table_name FROM information_schema.tables WHERE table_schema = 'typeorm_occ_example_wallet' ORDER BY 1",
+        );
         expect(tables.rows.map((row: { table_name: string }) => row.table_name)).toEqual(["deposit", "wallet"]);
       } finally {
         await client.query("DROP SCHEMA IF EXISTS typeorm_occ_example_wallet CASCADE");
@@ -93,7 +95,7 @@ describe("npm run example (the wallet)", () => {
 });
 
 describe("npm run example:api (the orders API)", () => {
-  it("starts on an empty database, so README's first order is order 1 with ETag \"1\"", async () => {
+  it('starts on an empty database, so README\'s first order is order 1 with ETag "1"', async () => {
     for (let i = 0; i < 2; i++) {
       const child = spawn(process.execPath, [join(root, "scripts/run-example.mjs"), "orders-api"], {
         cwd: root,
