@@ -39,7 +39,7 @@ const work = mkdtempSync(join(tmpdir(), "typeorm-occ-versions-"));
 const say = (message) => console.log(`[test:typeorm] ${message}`);
 const run = (command, commandArgs, env = process.env) => spawnSync(command, commandArgs, { cwd: work, stdio: "inherit", env }).status ?? 1;
 
-let status = 1;
+let status;
 try {
   say(`copying the project to ${work}`);
   cpSync(project, work, { recursive: true, filter: (source) => !SKIPPED.has(relative(project, source).split(/[\\/]/)[0]) });

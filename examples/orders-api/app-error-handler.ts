@@ -23,7 +23,10 @@ export const appErrorHandler: ErrorRequestHandler = (error, _req, res, next) => 
     return sendProblem(res, problemDetails({ status: 503, detail: "the order is busy with another request, try again" }));
   }
   if (error instanceof ValidationError) {
-    return sendProblem(res, problemDetails({ status: 422, detail: "the request body is not a valid order change", extensions: { errors: error.problems } }));
+    return sendProblem(
+      res,
+      problemDetails({ status: 422, detail: "the request body is not a valid order change", extensions: { errors: error.problems } }),
+    );
   }
   const status = clientErrorStatus(error);
   if (status !== undefined) return sendProblem(res, problemDetails({ status, detail: "the request body could not be read" }));

@@ -1,8 +1,4 @@
-import "reflect-metadata";
-import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DataSource } from "typeorm";
+import { openExampleDatabase, type ExampleDatabase } from "../example-database";
 import { OrderLine } from "./order-line.entity";
 import { Order } from "./order.entity";
 
@@ -10,16 +6,13 @@ import { Order } from "./order.entity";
 export const orderEntities = [Order, OrderLine];
 
 /**
- * PostgreSQL when `DATABASE_URL` is set, otherwise an embedded SQLite file (WAL mode) under the
- * system's temp directory.
+ * The API's database, empty on every start (so the first order is order 1, as in README's `curl`
+ * lines): a new SQLite file under the system's temp directory (WAL mode), or with `DATABASE_URL`
+ * the example's own PostgreSQL schema or MariaDB database (see {@link openExampleDatabase}).
  *
  * @example
- * const dataSource = await createOrdersDataSource().initialize();
+ * const { dataSource, description } = await openOrdersDatabase();
  */
-export function createOrdersDataSource(): DataSource {
-  const url = process.env.DATABASE_URL;
-  if (url) return new DataSource({ type: "postgres", url, entities: orderEntities, synchronize: true });
-  const dir = join(tmpdir(), "typeorm-occ-examples");
-  mkdirSync(dir, { recursive: true });
-  return new DataSource({ type: "better-sqlite3", database: join(dir, "orders.sqlite"), enableWAL: true, entities: orderEntities, synchronize: true });
+export function openOrdersDatabase(): Promise<ExampleDatabase> {
+  return openExampleDatabase("orders", orderEntities);
 }

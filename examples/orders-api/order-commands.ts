@@ -44,7 +44,8 @@ export class OrderCommands {
   }
 
   async patch(id: string, expectedVersion: number, patch: OrderPatch): Promise<Order> {
-    if (patch.lines === undefined && (patch.customer !== undefined || patch.status !== undefined)) return this.patchOrderFields(id, expectedVersion, patch);
+    if (patch.lines === undefined && (patch.customer !== undefined || patch.status !== undefined))
+      return this.patchOrderFields(id, expectedVersion, patch);
     const order = await this.loadAt(id, expectedVersion);
     if (patch.customer !== undefined) order.customer = patch.customer;
     if (patch.status !== undefined) order.status = patch.status;
@@ -132,7 +133,14 @@ function orderIdOf(id: string): number {
 }
 
 function staleOrder(order: Order, expectedVersion: number, operation: "update" | "delete"): StaleDataError {
-  return new StaleDataError({ entityName: "Order", primaryKey: { id: order.id }, expectedVersion, actualVersion: order.version, operation, entity: order });
+  return new StaleDataError({
+    entityName: "Order",
+    primaryKey: { id: order.id },
+    expectedVersion,
+    actualVersion: order.version,
+    operation,
+    entity: order,
+  });
 }
 
 function newLine(input: LineInput): OrderLine {

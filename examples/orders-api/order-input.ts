@@ -71,7 +71,8 @@ class Reader {
   line(value: unknown, field: string, withId: boolean): LineInput | undefined {
     const raw = this.object(value, field, withId ? ["id", "sku", "quantity", "unitPriceCents"] : ["sku", "quantity", "unitPriceCents"]);
     if (!raw) return undefined;
-    const sku = typeof raw.sku === "string" && SKU.test(raw.sku) ? raw.sku : this.fail(join(field, "sku"), "must be 1-40 of A-Z, 0-9 and -");
+    const sku =
+      typeof raw.sku === "string" && SKU.test(raw.sku) ? raw.sku : this.fail(join(field, "sku"), "must be 1-40 of A-Z, 0-9 and -");
     const quantity = this.integer(raw.quantity, join(field, "quantity"), 1, 10_000);
     const unitPriceCents = this.integer(raw.unitPriceCents, join(field, "unitPriceCents"), 0, 100_000_000);
     const id = raw.id === undefined ? undefined : this.integer(raw.id, join(field, "id"), 1, 2_147_483_647);
@@ -135,17 +136,26 @@ export function parsePatch(body: unknown): OrderPatch {
           const id = r.integer(change.id, join(field, "id"), 1, 2_147_483_647)!;
           const quantity = change.quantity === undefined ? undefined : r.integer(change.quantity, join(field, "quantity"), 1, 10_000);
           const unitPriceCents =
-            change.unitPriceCents === undefined ? undefined : r.integer(change.unitPriceCents, join(field, "unitPriceCents"), 0, 100_000_000);
+            change.unitPriceCents === undefined
+              ? undefined
+              : r.integer(change.unitPriceCents, join(field, "unitPriceCents"), 0, 100_000_000);
           if (change.quantity === undefined && change.unitPriceCents === undefined) r.fail(field, "changes nothing");
           return { id, quantity, unitPriceCents };
         });
       }
       if (lines.remove !== undefined) {
-        patch.lines.remove = (r.array(lines.remove, "lines.remove") ?? []).map((id, i) => r.integer(id, join("lines.remove", i), 1, 2_147_483_647)!);
+        patch.lines.remove = (r.array(lines.remove, "lines.remove") ?? []).map((id, i) =>
+          r.integer(id, join("lines.remove", i), 1, 2_147_483_647)!,
+        );
       }
     }
   }
-  const empty = patch.customer === undefined && patch.status === undefined && !patch.lines?.add?.length && !patch.lines?.change?.length && !patch.lines?.remove?.length;
+  const empty =
+    patch.customer === undefined &&
+    patch.status === undefined &&
+    !patch.lines?.add?.length &&
+    !patch.lines?.change?.length &&
+    !patch.lines?.remove?.length;
   if (empty && r.problems.length === 0) r.fail("body", "changes nothing");
   return r.done(patch);
 }

@@ -1,8 +1,4 @@
-import "reflect-metadata";
-import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DataSource } from "typeorm";
+import { openExampleDatabase, type ExampleDatabase } from "../example-database";
 import { Deposit } from "./deposit.entity";
 import { Wallet } from "./wallet.entity";
 
@@ -10,30 +6,13 @@ import { Wallet } from "./wallet.entity";
 export const walletEntities = [Wallet, Deposit];
 
 /**
- * The example's database: PostgreSQL when `DATABASE_URL` is set, otherwise an embedded SQLite file
- * (better-sqlite3, WAL mode) under the system's temp directory.
+ * The example's database, empty on every run: a new SQLite file under the system's temp directory
+ * (better-sqlite3, WAL mode), or with `DATABASE_URL` the example's own PostgreSQL schema or MariaDB
+ * database (see {@link openExampleDatabase}).
  *
  * @example
- * const dataSource = await createWalletDataSource().initialize();
+ * const { dataSource, description } = await openWalletDatabase();
  */
-export function createWalletDataSource(): DataSource {
-  const url = process.env.DATABASE_URL;
-  if (url) {
-    return new DataSource({ type: "postgres", url, entities: walletEntities, synchronize: true });
-  }
-  const dir = join(tmpdir(), "typeorm-occ-examples");
-  mkdirSync(dir, { recursive: true });
-  return new DataSource({
-    type: "better-sqlite3",
-    database: join(dir, "wallet.sqlite"),
-    enableWAL: true,
-    entities: walletEntities,
-    synchronize: true,
-  });
-}
-
-/** Where the SQLite file lives, for the story's first line ("postgres" when DATABASE_URL is set). */
-export function describeDatabase(dataSource: DataSource): string {
-  const options = dataSource.options;
-  return options.type === "better-sqlite3" ? `SQLite file ${String(options.database)}` : options.type;
+export function openWalletDatabase(): Promise<ExampleDatabase> {
+  return openExampleDatabase("wallet", walletEntities);
 }

@@ -53,7 +53,7 @@ export async function runWalletStory(dataSource: DataSource, log: (line: string)
 
   decrease(bobs, 30_00);
   log(`4. Bob withdraws ${formatMoney(30_00, "EUR")} from his copy, which still says version ${bobs.version}, and saves...`);
-  let staleMessage = "";
+  let staleMessage: string;
   try {
     await wallets.save(bobs);
     throw new Error("Bob's stale save went through: Alice's deposit would have been lost");
@@ -109,7 +109,9 @@ export async function runWalletStory(dataSource: DataSource, log: (line: string)
     log(`   refused at once: ${error.message}`);
   }
 
-  log(`8. Alice and Bob each withdraw ${formatMoney(100_00, "EUR")} at the same moment, with a guarded withdrawal (one conditional UPDATE):`);
+  log(
+    `8. Alice and Bob each withdraw ${formatMoney(100_00, "EUR")} at the same moment, with a guarded withdrawal (one conditional UPDATE):`,
+  );
   const racing = await Promise.allSettled([withdraw(dataSource, created.id, 100_00), withdraw(dataSource, created.id, 100_00)]);
   let racingWithdrawalsApplied = 0;
   for (const [i, outcome] of racing.entries()) {
@@ -139,9 +141,7 @@ export async function runWalletStory(dataSource: DataSource, log: (line: string)
 
   const final = await wallets.findOneByOrFail({ id: created.id });
   const verdict = final.balance === acknowledged ? "nothing was lost" : "MONEY WAS LOST";
-  log(
-    `10. Final balance ${show(final)}; acknowledged changes add up to ${formatMoney(acknowledged, final.currency)}: ${verdict}.`,
-  );
+  log(`10. Final balance ${show(final)}; acknowledged changes add up to ${formatMoney(acknowledged, final.currency)}: ${verdict}.`);
   return {
     walletId: final.id,
     finalBalance: final.balance,

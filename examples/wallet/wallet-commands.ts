@@ -52,7 +52,12 @@ export interface DepositOutcome {
  * @example
  * const { applied } = await depositOnce(dataSource, walletId, 20_00, req.header("Idempotency-Key")!);
  */
-export async function depositOnce(dataSource: DataSource, walletId: number, cents: number, idempotencyKey: string): Promise<DepositOutcome> {
+export async function depositOnce(
+  dataSource: DataSource,
+  walletId: number,
+  cents: number,
+  idempotencyKey: string,
+): Promise<DepositOutcome> {
   assertAmount(cents);
   return dataSource.transaction(async (manager) => {
     const { entity: deposit, created } = await insertOnce(

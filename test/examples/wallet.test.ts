@@ -1,5 +1,3 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { ConditionNotMetError } from "typeorm-occ";
 import { walletEntities } from "../../examples/wallet/data-source";
 import { Deposit } from "../../examples/wallet/deposit.entity";
@@ -94,18 +92,4 @@ describe("wallet operations", () => {
     expect(() => increase(wallet(), amount)).toThrow(RangeError);
     expect(() => decrease(wallet(), amount)).toThrow(RangeError);
   });
-});
-
-describe("npm run example (compiled, on SQLite)", () => {
-  it("prints the story and exits 0", async () => {
-    const run = promisify(execFile);
-    await run("npx", ["tsc", "-p", "tsconfig.json"], { cwd: process.cwd() });
-    const env = { ...process.env };
-    delete env.DATABASE_URL; // the default: an embedded SQLite file
-    const { stdout } = await run(process.execPath, ["dist/examples/wallet/main.js"], { cwd: process.cwd(), env });
-    expect(stdout).toContain("on SQLite file");
-    expect(stdout).toMatch(/refused with StaleDataError: Wallet#\d+ is stale: expected version 1, found 2 \(update\)/);
-    expect(stdout).toContain("withdrawal was refused by the database");
-    expect(stdout).toContain("nothing was lost");
-  }, 180_000);
 });

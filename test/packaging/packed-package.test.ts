@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -63,8 +63,8 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "typeorm-occ-pack-"));
   // A clean checkout's files only (no dist): prepack must build what gets packed.
   const source = join(work, "source");
-  for (const entry of ["package.json", "README.md", "LICENSE", "tsconfig.json", "tsconfig.build.json", "src", "decorators"]) {
-    cpSync(join(root, entry), join(source, entry), { recursive: true });
+  for (const entry of ["package.json", "README.md", "CHANGELOG.md", "LICENSE", "tsconfig.json", "tsconfig.build.json", "src", "decorators", "docs"]) {
+    if (existsSync(join(root, entry))) cpSync(join(root, entry), join(source, entry), { recursive: true });
   }
   symlinkSync(join(root, "node_modules"), join(source, "node_modules"), "dir");
   const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: source, env: offline });
@@ -158,11 +158,14 @@ async function runConsumer(variant: Variant): Promise<ConsumerRun> {
 }
 
 describe("the packed tarball", () => {
-  it("holds the built entry points, their types, LICENSE and README, and nothing else", () => {
-    for (const file of ["LICENSE", "README.md", "package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/http/index.d.ts", "dist/src/nest/index.d.ts", "dist/decorators/index.js"]) {
+  it("holds the built entry points, their types, LICENSE, README, CHANGELOG and docs/, and nothing else", () => {
+    for (const file of ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/http/index.d.ts", "dist/src/nest/index.d.ts", "dist/decorators/index.js"]) {
       expect(packedFiles).toContain(file);
     }
-    const unexpected = packedFiles.filter((file) => !/^(LICENSE|README\.md|package\.json|dist\/(src|decorators)\/.+\.(js|d\.ts))$/.test(file));
+    const unexpected = packedFiles.filter(
+      (file) => !/^(LICENSE|README\.md|CHANGELOG\.md|package\.json|docs\/.+\.md|dist\/(src|decorators)\/.+\.(js|d\.ts))$/.test(file),
+    );
+    if (existsSync(join(root, "docs"))) expect(packedFiles.filter((file) => file.startsWith("docs/")).length).toBeGreaterThan(0);
     expect(unexpected).toEqual([]); // no source maps pointing at unshipped sources, no tests, no tsbuildinfo
     const pointingAtMaps = packedFiles.filter((file) => readFileSync(join(unpacked, file), "utf8").includes("sourceMappingURL"));
     expect(pointingAtMaps).toEqual([]);
