@@ -48,7 +48,12 @@ export const backoff = (attempt: number) => new Promise((resolve) => setTimeout(
  * Runs `attempt` until it returns true (written), at most `retries` times more, with the shared
  * backoff. `conflict` says which errors are a lost race to retry (e.g. StaleDataError); others propagate.
  */
-export async function retried(attempt: () => Promise<boolean>, retries: number, tally: Tally, conflict: (error: unknown) => boolean = () => false): Promise<boolean> {
+export async function retried(
+  attempt: () => Promise<boolean>,
+  retries: number,
+  tally: Tally,
+  conflict: (error: unknown) => boolean = () => false,
+): Promise<boolean> {
   for (let round = 0; ; round++) {
     try {
       if (await attempt()) return true;
@@ -74,7 +79,9 @@ export async function freshRows(dataSource: DataSource, tableName: CounterTable)
 }
 
 async function total(dataSource: DataSource, tableName: CounterTable): Promise<number> {
-  const [{ sum }] = (await dataSource.query(`SELECT COALESCE(SUM(counter), 0) AS sum FROM ${tableName}`)) as Array<{ sum: string | number }>;
+  const [{ sum }] = (await dataSource.query(`SELECT COALESCE(SUM(counter), 0) AS sum FROM ${tableName}`)) as Array<{
+    sum: string | number;
+  }>;
   return Number(sum);
 }
 
@@ -112,7 +119,12 @@ export interface ContentionOptions {
  * Every method on every setting (workers × hot rows) for a fixed time, methods interleaved and their
  * order rotated each round; `what` names the run in the progress lines.
  */
-export async function contend(dataSource: DataSource, methods: ContendedMethod[], options: ContentionOptions, what: string): Promise<Setting[]> {
+export async function contend(
+  dataSource: DataSource,
+  methods: ContendedMethod[],
+  options: ContentionOptions,
+  what: string,
+): Promise<Setting[]> {
   const settings: Setting[] = [];
   for (const rows of options.rows) {
     for (const workers of options.workers) {
@@ -160,4 +172,12 @@ export function contendedRows(settings: Setting[], baseline: ContendedMethod): s
   );
 }
 
-export const contendedHeaders = (baseline: string) => ["Workers / rows", "Method", "Acknowledged increments/s", `vs ${baseline}`, "Retries per success", "Gave up", "Lost updates"];
+export const contendedHeaders = (baseline: string) => [
+  "Workers / rows",
+  "Method",
+  "Acknowledged increments/s",
+  `vs ${baseline}`,
+  "Retries per success",
+  "Gave up",
+  "Lost updates",
+];

@@ -93,12 +93,14 @@ export async function openSqlite(): Promise<BenchDatabase> {
   const dir = mkdtempSync(join(tmpdir(), "typeorm-occ-bench-"));
   const file = join(dir, "bench.sqlite");
   const base = { type: "better-sqlite3", database: file, enableWAL: true, entities: benchEntities } as DataSourceOptions;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const Sqlite = require("better-sqlite3") as typeof import("better-sqlite3");
   const probe = new Sqlite(":memory:");
   const version = (probe.prepare("select sqlite_version() as v").get() as { v: string }).v;
   probe.close();
-  return finish("sqlite", base, file, `SQLite ${version} (better-sqlite3, WAL file)`, async () => rmSync(dir, { recursive: true, force: true }));
+  return finish("sqlite", base, file, `SQLite ${version} (better-sqlite3, WAL file)`, async () =>
+    rmSync(dir, { recursive: true, force: true }),
+  );
 }
 
 async function finish(

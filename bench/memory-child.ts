@@ -23,14 +23,22 @@ async function main(): Promise<void> {
       : (require("./entities/plain") as typeof import("./entities/plain")).PlainItem;
 
   const dir = mkdtempSync(join(tmpdir(), "typeorm-occ-bench-mem-"));
-  const dataSource = new DataSource({ type: "better-sqlite3", database: join(dir, "mem.sqlite"), enableWAL: true, synchronize: true, entities: [entity] });
+  const dataSource = new DataSource({
+    type: "better-sqlite3",
+    database: join(dir, "mem.sqlite"),
+    enableWAL: true,
+    synchronize: true,
+    entities: [entity],
+  });
   await dataSource.initialize();
   const baseline = process.memoryUsage().rss;
   const start = process.hrtime.bigint();
   try {
     const repository = dataSource.getRepository<{ id: number; name: string; counter: number; version: number }>(entity);
     for (let done = 0; done < count; done += batch) {
-      await repository.save(Array.from({ length: Math.min(batch, count - done) }, (_, index) => repository.create({ name: `n${done + index}`, counter: 0 })));
+      await repository.save(
+        Array.from({ length: Math.min(batch, count - done) }, (_, index) => repository.create({ name: `n${done + index}`, counter: 0 })),
+      );
     }
     const loaded = await repository.find();
     if (loaded.length !== count) throw new Error(`find() returned ${loaded.length} rows, expected ${count}`);

@@ -43,5 +43,8 @@ export function renderTargets(targets: Target[]): string {
     reasons.set(target.whyAndFix, [...(reasons.get(target.whyAndFix) ?? []), target.name]);
   }
   const misses = [...reasons].map(([why, names]) => `- **${names.join("; ")}**: ${why}`);
-  return [table(["Target", "Verdict", "Measured"], rows), ...(misses.length ? ["", "Why missed, and what would fix it:", "", ...misses] : [])].join("\n");
+  return [
+    table(["Target", "Verdict", "Measured"], rows),
+    ...(misses.length ? ["", "Why missed, and what would fix it:", "", ...misses] : []),
+  ].join("\n");
 }

@@ -31,7 +31,10 @@ const only = process.argv
   .filter(Boolean);
 
 function comparable(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, " ")
+    .trim();
 }
 
 const wanted = (title: string) => !only || only.some((text) => comparable(title).includes(text));
@@ -62,11 +65,14 @@ async function main(): Promise<void> {
     if (process.env.MARIADB_URL) databases.push(await openMariadb(process.env.MARIADB_URL));
     else progress("MARIADB_URL not set: MariaDB left out");
     for (const db of databases) sections.push(await attempt(`1. Read-modify-write — ${db.driver}`, () => readModifyWrite(db, config)));
-    for (const db of databases) sections.push(await attempt(`2. Statements per operation — ${db.driver}`, () => statementsPerOperation(db)));
+    for (const db of databases)
+      sections.push(await attempt(`2. Statements per operation — ${db.driver}`, () => statementsPerOperation(db)));
     for (const db of databases) sections.push(await attempt(`3. Aggregate save — ${db.driver}`, () => aggregateSave(db, config)));
-    for (const db of databases) sections.push(await attempt(`4. Contended read-modify-write — ${db.driver}`, () => contendedCounter(db, config)));
+    for (const db of databases)
+      sections.push(await attempt(`4. Contended read-modify-write — ${db.driver}`, () => contendedCounter(db, config)));
     sections.push(await attempt("5. Memory — peak RSS", () => memory(config)));
-    for (const db of databases) sections.push(await attempt(`6. Atomic increment (updateIf) — ${db.driver}`, () => calculatedUpdate(db, config)));
+    for (const db of databases)
+      sections.push(await attempt(`6. Atomic increment (updateIf) — ${db.driver}`, () => calculatedUpdate(db, config)));
     for (const db of databases) sections.push(await attempt(`7. Bulk remove — ${db.driver}`, () => bulkRemove(db, config)));
     sections.push(await attempt("8. Replicas — PostgreSQL primary + streaming replica", () => replicas(config)));
   } finally {
@@ -96,7 +102,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${report}\n`);
   const directory = resolve(__dirname, "../../bench/results");
   mkdirSync(directory, { recursive: true });
-  const file = join(directory, `${date}${only ? `-only-${only.map((text) => text.replace(/ /g, "-")).join("-")}` : ""}${quick ? "-quick" : ""}.md`);
+  const file = join(
+    directory,
+    `${date}${only ? `-only-${only.map((text) => text.replace(/ /g, "-")).join("-")}` : ""}${quick ? "-quick" : ""}.md`,
+  );
   writeFileSync(file, `${report}\n`);
   progress(`wrote ${file}`);
 }

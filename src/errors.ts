@@ -240,7 +240,10 @@ export class MissingPeerDependencyError extends OccError {
     readonly packages: readonly string[],
     options?: { cause?: unknown },
   ) {
-    super(`${entryPoint} needs ${packages.join(", ")}, which ${packages.length === 1 ? "is" : "are"} not installed: npm install ${packages.join(" ")}`, options);
+    super(
+      `${entryPoint} needs ${packages.join(", ")}, which ${packages.length === 1 ? "is" : "are"} not installed: npm install ${packages.join(" ")}`,
+      options,
+    );
   }
 }
 
@@ -381,7 +384,9 @@ function describeCriteria(criteria: Readonly<Record<string, unknown>>): string {
       const operator = value as { "@instanceof"?: unknown; type?: unknown; value?: unknown };
       if (operator["@instanceof"] === Symbol.for("FindOperator")) return `${String(operator.type)}(${describe(operator.value)})`;
       if (Array.isArray(value)) return `[${value.map(describe).join(", ")}]`;
-      return `{ ${Object.entries(value).map(([key, inner]) => `${key}: ${describe(inner)}`).join(", ")} }`;
+      return `{ ${Object.entries(value)
+        .map(([key, inner]) => `${key}: ${describe(inner)}`)
+        .join(", ")} }`;
     }
     return typeof value === "string" ? JSON.stringify(value) : String(value);
   };

@@ -36,7 +36,13 @@ export async function aggregateSave(db: BenchDatabase, config: BenchConfig): Pro
     const samples = await interleave(contenders, { rounds: config.aggregate.rounds, opsPerSample: config.aggregate.opsPerSample(lines) });
     const [plainTime, occTime] = contenders.map((contender) => summarize(samples.get(contender.name)!));
 
-    rows.push([String(lines), micros(plainTime), micros(occTime), times(ratio(occTime, plainTime)), `${plainSql.length} / ${occSql.length}`]);
+    rows.push([
+      String(lines),
+      micros(plainTime),
+      micros(occTime),
+      times(ratio(occTime, plainTime)),
+      `${plainSql.length} / ${occSql.length}`,
+    ]);
     sequences.push(`N=${lines}: plain TypeORM sends ${verbs(plainSql)}; typeorm-occ sends ${verbs(occSql)}`);
     if (lines === TARGET_LINES) {
       const met = occSql.length <= plainSql.length;
@@ -44,7 +50,9 @@ export async function aggregateSave(db: BenchDatabase, config: BenchConfig): Pro
         name: `Aggregate save on ${db.driver} (root + ${lines} loaded lines, one changed): no more statements than plain TypeORM`,
         met,
         detail: `typeorm-occ ${occSql.length} (${verbs(occSql)}) vs plain ${plainSql.length} (${verbs(plainSql)})`,
-        whyAndFix: met ? undefined : "the aggregate path still sends statements a plain save does not (see the sequences in scenario 3 and the note in bench/README.md).",
+        whyAndFix: met
+          ? undefined
+          : "the aggregate path still sends statements a plain save does not (see the sequences in scenario 3 and the note in bench/README.md).",
       };
     }
   }

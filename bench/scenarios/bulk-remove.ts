@@ -55,7 +55,8 @@ export async function bulkRemove(db: BenchDatabase, config: BenchConfig): Promis
       const start = process.hrtime.bigint();
       const sent = await db.counter.capture(() => manager.remove(model.target, loaded));
       const elapsed = Number(process.hrtime.bigint() - start) / 1000;
-      if (round === 0) statements.set(model.name, sent); // the first round warms up, untimed
+      if (round === 0)
+        statements.set(model.name, sent); // the first round warms up, untimed
       else samples.get(model.name)!.push(elapsed);
       if ((await manager.countBy(model.target, {})) !== 0) throw new Error(`${model.name} left rows behind after remove()`);
     }
@@ -69,7 +70,9 @@ export async function bulkRemove(db: BenchDatabase, config: BenchConfig): Promis
   };
   const body = [
     `${rounds} rounds, contenders alternating; time per \`remove(rows)\` of ${rows} loaded rows (every 25th saved twice, so at two versions), median (p25–p75).` +
-      (db.driver === "sqlite" ? ` ${config.bulkRemove.rows} rows: plain TypeORM's \`id = ? OR …\` is refused by SQLite past about 1,000 rows.` : ""),
+      (db.driver === "sqlite"
+        ? ` ${config.bulkRemove.rows} rows: plain TypeORM's \`id = ? OR …\` is refused by SQLite past about 1,000 rows.`
+        : ""),
     "",
     table(
       ["Contender", "Time per remove", "vs plain TypeORM", "Statements", "Verbs"],

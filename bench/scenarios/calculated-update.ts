@@ -66,8 +66,13 @@ export async function calculatedUpdate(db: BenchDatabase, config: BenchConfig): 
           `updateIf increment, 8 workers on one hot row, ${db.driver}: ≥ ${CONTENDED_TARGET}× the raw atomic loop's throughput, zero lost updates`,
           contended >= CONTENDED_TARGET && lost === 0,
           `${times(contended)} raw (${Math.round(hot.results.get(updateIf)!.speed.median)} vs ${Math.round(hot.results.get(rawAtomic)!.speed.median)}/s); Drizzle ${times(throughputRatio(hot, drizzleAtomic, rawAtomic))}; updateIf lost ${lost} over every setting; other settings: ` +
-            settings.filter((setting) => setting !== hot).map((setting) => `${setting.label} ${times(throughputRatio(setting, updateIf, rawAtomic))}`).join(", "),
-          lost > 0 ? "acknowledged increments are missing from the counters: a correctness bug." : "one identical statement each, so the gap is client CPU per call (see the profile in bench/README.md).",
+            settings
+              .filter((setting) => setting !== hot)
+              .map((setting) => `${setting.label} ${times(throughputRatio(setting, updateIf, rawAtomic))}`)
+              .join(", "),
+          lost > 0
+            ? "acknowledged increments are missing from the counters: a correctness bug."
+            : "one identical statement each, so the gap is client CPU per call (see the profile in bench/README.md).",
         ),
       );
     }
@@ -80,7 +85,12 @@ export async function calculatedUpdate(db: BenchDatabase, config: BenchConfig): 
       "",
       table(
         ["Contender", "Time per increment", "vs raw statement", "vs Drizzle"],
-        writes.map((write) => [write.name, micros(of(write.name)), times(ratio(of(write.name), of(RAW_ATOMIC))), times(ratio(of(write.name), of(DRIZZLE_ATOMIC)))]),
+        writes.map((write) => [
+          write.name,
+          micros(of(write.name)),
+          times(ratio(of(write.name), of(RAW_ATOMIC))),
+          times(ratio(of(write.name), of(DRIZZLE_ATOMIC))),
+        ]),
       ),
       "",
       `Contended: ${config.contention.rounds} interleaved rounds of ${config.contention.seconds} s per method and setting, pool ${poolSize}${db.driver === "sqlite" ? " (SQLite: TypeORM's one connection, write units queued by typeorm-occ; raw and Drizzle on connections of their own)" : ""}. ` +

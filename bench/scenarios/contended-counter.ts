@@ -56,7 +56,9 @@ export async function contendedCounter(db: BenchDatabase, config: BenchConfig): 
     const rawLoop = named(RAW_LOOP);
 
     const checked = methods.filter((method) => method.name !== PLAIN_SAVE);
-    const lost = checked.map((method) => [method.name, settings.reduce((sum, setting) => sum + setting.results.get(method)!.lost, 0)] as const);
+    const lost = checked.map(
+      (method) => [method.name, settings.reduce((sum, setting) => sum + setting.results.get(method)!.lost, 0)] as const,
+    );
     const targets: Target[] = [
       verdict(
         `Contended read-modify-write on ${db.driver}: zero lost updates for every checked contender, every setting`,
@@ -66,7 +68,8 @@ export async function contendedCounter(db: BenchDatabase, config: BenchConfig): 
       ),
     ];
     const hot = settings.find((setting) => setting.workers === 8 && setting.rows === 1);
-    if (db.driver === "postgres" && hot) targets.push(...hotRowTargets(hot, named(OCC_SAVE), named(PLAIN_SAVE), named(UPDATE_VERSIONED), rawLoop, methods));
+    if (db.driver === "postgres" && hot)
+      targets.push(...hotRowTargets(hot, named(OCC_SAVE), named(PLAIN_SAVE), named(UPDATE_VERSIONED), rawLoop, methods));
 
     const body = [
       `Pool ${poolSize} (TypeORM, pg/mysql2 pools alike${db.driver === "sqlite" ? "; SQLite: TypeORM's one connection, write units queued by typeorm-occ, the raw and Drizzle loops on connections of their own" : ""}); ` +
@@ -84,7 +87,14 @@ export async function contendedCounter(db: BenchDatabase, config: BenchConfig): 
   }
 }
 
-function hotRowTargets(hot: Setting, occSave: ContendedMethod, plainSave: ContendedMethod, updateVersioned: ContendedMethod, rawLoop: ContendedMethod, methods: ContendedMethod[]): Target[] {
+function hotRowTargets(
+  hot: Setting,
+  occSave: ContendedMethod,
+  plainSave: ContendedMethod,
+  updateVersioned: ContendedMethod,
+  rawLoop: ContendedMethod,
+  methods: ContendedMethod[],
+): Target[] {
   const perSecond = (method: ContendedMethod) => Math.round(hot.results.get(method)!.speed.median);
   const saveRatio = throughputRatio(hot, occSave, plainSave);
   const uvRatio = throughputRatio(hot, updateVersioned, rawLoop);

@@ -26,7 +26,8 @@ export const UPDATE_IF = "typeorm-occ updateIf(…, { counter: increment(1) })";
 export const RAW_ATOMIC = "raw driver: UPDATE … SET counter = counter + 1";
 export const DRIZZLE_ATOMIC = "Drizzle: update … set counter + 1";
 
-export const occConflict = (driver: DriverName) => (error: unknown) => isRetryableConflict(error) || (driver === "sqlite" && isSqliteBusy(error));
+export const occConflict = (driver: DriverName) => (error: unknown) =>
+  isRetryableConflict(error) || (driver === "sqlite" && isSqliteBusy(error));
 
 /**
  * Read the row, write `counter + 1` checked against the version read: the issue's read-modify-write,
@@ -81,7 +82,12 @@ export function readModifyWrites(dataSource: DataSource, driver: DriverName, raw
 export function atomicIncrements(dataSource: DataSource, driver: DriverName, raw: DirectClient, drizzle: DirectClient): CounterWrite[] {
   const occItems = dataSource.getRepository(OccItem);
   return [
-    { name: UPDATE_IF, table: "occ_item", once: async (id) => (await updateIf(occItems, { id }, { counter: increment(1) })).affected === 1, conflict: occConflict(driver) },
+    {
+      name: UPDATE_IF,
+      table: "occ_item",
+      once: async (id) => (await updateIf(occItems, { id }, { counter: increment(1) })).affected === 1,
+      conflict: occConflict(driver),
+    },
     { name: RAW_ATOMIC, table: "occ_item", once: async (id) => (await raw.increment(id)) === 1 },
     { name: DRIZZLE_ATOMIC, table: "occ_item", once: async (id) => (await drizzle.increment(id)) === 1 },
   ];

@@ -57,7 +57,10 @@ export async function memory(config: BenchConfig): Promise<Section> {
     name: `Memory: peak RSS loading and saving ${entities.toLocaleString("en-US")} entities ≤ ${TARGET_RATIO}× plain TypeORM's`,
     met: peakRatio <= TARGET_RATIO,
     detail: `${times(peakRatio)} plain (${mib(peak("occ"))} vs ${mib(peak("plain"))})`,
-    whyAndFix: peakRatio <= TARGET_RATIO ? undefined : "what typeorm-occ keeps per loaded copy outweighs the entity itself (see the note in bench/README.md).",
+    whyAndFix:
+      peakRatio <= TARGET_RATIO
+        ? undefined
+        : "what typeorm-occ keeps per loaded copy outweighs the entity itself (see the note in bench/README.md).",
   };
   return { title: "5. Memory — peak RSS", body, targets: [target] };
 }

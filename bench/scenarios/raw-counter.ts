@@ -15,7 +15,10 @@ export interface DirectClient {
 }
 
 /** The row a SELECT found, as numbers (pg returns bigint columns as strings). */
-export function foundRow(found: { counter: number | string; version: number | string } | undefined, id: number): { counter: number; version: number } {
+export function foundRow(
+  found: { counter: number | string; version: number | string } | undefined,
+  id: number,
+): { counter: number; version: number } {
   if (!found) throw new Error(`no occ_item row ${id}`);
   return { counter: Number(found.counter), version: Number(found.version) };
 }
@@ -41,13 +44,14 @@ export async function rawClient(db: BenchDatabase, poolSize: number): Promise<Di
     const pool = mysql.createPool({ uri: db.location, connectionLimit: poolSize });
     const matched = (result: unknown) => (result as [{ affectedRows: number }])[0].affectedRows;
     return {
-      read: async (id) => foundRow(((await pool.query(`${select}?`, [id])) as unknown as [Array<{ counter: number; version: number }>])[0][0], id),
+      read: async (id) =>
+        foundRow(((await pool.query(`${select}?`, [id])) as unknown as [Array<{ counter: number; version: number }>])[0][0], id),
       write: async (id, counter, version) => matched(await pool.query(write, [counter, id, version])),
       increment: async (id) => matched(await pool.query(increment, [id])),
       close: () => pool.end(),
     };
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const Sqlite = require("better-sqlite3") as typeof import("better-sqlite3");
   const database = new Sqlite(db.location, { timeout: 10000 });
   const [reading, writing, incrementing] = [database.prepare(`${select}?`), database.prepare(write), database.prepare(increment)];

@@ -32,7 +32,14 @@ export async function readModifyWrite(db: BenchDatabase, config: BenchConfig): P
     const of = (name: string) => time.get(name)!;
     const rows = writes.map((write) => {
       const statements = sent.get(write.name)!;
-      return [write.name, micros(of(write.name)), times(ratio(of(write.name), of(RAW_LOOP))), times(ratio(of(write.name), of(PLAIN_SAVE))), String(statements.length), verbs(statements)];
+      return [
+        write.name,
+        micros(of(write.name)),
+        times(ratio(of(write.name), of(RAW_LOOP))),
+        times(ratio(of(write.name), of(PLAIN_SAVE))),
+        String(statements.length),
+        verbs(statements),
+      ];
     });
     const body = [
       `${config.alone.rounds} interleaved rounds × ${config.alone.opsPerSample} read-modify-writes, each contender on a row of its own; time per read-modify-write, median (p25–p75). ` +
@@ -48,7 +55,9 @@ export async function readModifyWrite(db: BenchDatabase, config: BenchConfig): P
         `save() read-modify-write on ${db.driver}: ≤ ${SAVE_TARGET[db.driver]}× plain TypeORM's time`,
         saveRatio <= SAVE_TARGET[db.driver],
         `${times(saveRatio)} plain (${Math.round(of(OCC_SAVE).median)} vs ${Math.round(of(PLAIN_SAVE).median)} µs); statements ${occSent.length} (${verbs(occSent)}) vs ${sent.get(PLAIN_SAVE)!.length} (${verbs(sent.get(PLAIN_SAVE)!)}); ${times(ratio(of(OCC_SAVE), of(RAW_LOOP)))} the raw loop`,
-        occSent.length > 2 ? `sends ${occSent.length} statements (${verbs(occSent)}) where the raw loop sends 2.` : "sends the raw loop's two statements, so the gap is client CPU per call (see the profile in bench/README.md).",
+        occSent.length > 2
+          ? `sends ${occSent.length} statements (${verbs(occSent)}) where the raw loop sends 2.`
+          : "sends the raw loop's two statements, so the gap is client CPU per call (see the profile in bench/README.md).",
       ),
     ];
     if (db.driver === "postgres") {

@@ -40,7 +40,11 @@ async function increment(source: DataSource, shape: Shape, target: number, line:
   const options = { onRetry: () => void tally.retries++ };
   const change = async (reader: DataSource["manager"]) => {
     if (shape === "aggregate") {
-      const order = await reader.findOneOrFail(OccOrder, { where: { id: target }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+      const order = await reader.findOneOrFail(OccOrder, {
+        where: { id: target },
+        relations: { lines: true },
+        order: { lines: { id: "ASC" } },
+      });
       order.lines[line].quantity++;
       await reader.save(order);
     } else {
@@ -61,7 +65,10 @@ async function increment(source: DataSource, shape: Shape, target: number, line:
 
 /** The sum the workers raised: counters of the rows, or quantities of the order's lines. */
 async function total(primary: Client, shape: Shape): Promise<number> {
-  const sql = shape === "aggregate" ? "SELECT COALESCE(SUM(quantity), 0) AS total FROM occ_order_line" : "SELECT COALESCE(SUM(counter), 0) AS total FROM occ_item";
+  const sql =
+    shape === "aggregate"
+      ? "SELECT COALESCE(SUM(quantity), 0) AS total FROM occ_order_line"
+      : "SELECT COALESCE(SUM(counter), 0) AS total FROM occ_item";
   return Number((await primary.query(sql)).rows[0].total);
 }
 
@@ -104,18 +111,26 @@ export async function replicas(config: BenchConfig): Promise<Section> {
       // Every other round runs the modes in reverse: the machine's load drifts, and a fixed order would credit it to one mode.
       for (const mode of round % 2 === 0 ? MODES : [...MODES].reverse()) {
         if (mode.lagMs !== null) await setReplicaLag(cluster.replicaPort, mode.lagMs);
-        const options = (mode.lagMs === null
-          ? { ...base, url: url(cluster.primaryPort) }
-          : { ...base, replication: { master: { url: url(cluster.primaryPort) }, slaves: [{ url: url(cluster.replicaPort) }] } }) as DataSourceOptions;
+        const options = (
+          mode.lagMs === null
+            ? { ...base, url: url(cluster.primaryPort) }
+            : { ...base, replication: { master: { url: url(cluster.primaryPort) }, slaves: [{ url: url(cluster.replicaPort) }] } }
+        ) as DataSourceOptions;
         const sources = await Promise.all(Array.from({ length: WORKERS }, async () => new DataSource(options).initialize()));
         try {
           for (const shape of SHAPES) {
             for (const method of methods) {
               progress(`replicas (round ${round + 1}/${rounds}): ${mode.name}, ${shape}, ${method.name}`);
               await primary.query("TRUNCATE occ_item, occ_order_line, occ_order RESTART IDENTITY CASCADE");
-              await primary.query("INSERT INTO occ_item (name, counter, version) SELECT 'row ' || g, 0, 1 FROM generate_series(1, $1::int) AS g", [WORKERS]);
+              await primary.query(
+                "INSERT INTO occ_item (name, counter, version) SELECT 'row ' || g, 0, 1 FROM generate_series(1, $1::int) AS g",
+                [WORKERS],
+              );
               await primary.query("INSERT INTO occ_order (customer, version) VALUES ('ada', 1)");
-              await primary.query("INSERT INTO occ_order_line (sku, quantity, \"orderId\") SELECT 'sku ' || g, 0, 1 FROM generate_series(1, $1::int) AS g", [WORKERS]);
+              await primary.query(
+                "INSERT INTO occ_order_line (sku, quantity, \"orderId\") SELECT 'sku ' || g, 0, 1 FROM generate_series(1, $1::int) AS g",
+                [WORKERS],
+              );
               // The rows must exist on the replica before the run: otherwise the first reads find nothing.
               await waitForReplica(cluster.primaryPort, cluster.replicaPort);
               const tally: Tally = { acknowledged: 0, gaveUp: 0, retries: 0 };
@@ -135,7 +150,10 @@ export async function replicas(config: BenchConfig): Promise<Section> {
               attempted += tally.acknowledged + tally.gaveUp;
               gaveUp += tally.gaveUp;
               const byMode = gaveUpByMode.get(mode.name) ?? { gaveUp: 0, attempted: 0 };
-              gaveUpByMode.set(mode.name, { gaveUp: byMode.gaveUp + tally.gaveUp, attempted: byMode.attempted + tally.acknowledged + tally.gaveUp });
+              gaveUpByMode.set(mode.name, {
+                gaveUp: byMode.gaveUp + tally.gaveUp,
+                attempted: byMode.attempted + tally.acknowledged + tally.gaveUp,
+              });
               lost += tally.acknowledged - (await total(primary, shape));
             }
           }
@@ -171,7 +189,10 @@ export async function replicas(config: BenchConfig): Promise<Section> {
         name: `Replicas (${method.name}, ${mode.name}): ≥ 0.8× primary-only throughput in every shape`,
         met: worst >= 0.8,
         detail: SHAPES.map((shape, n) => `${shape} ${times(ratios[n])}`).join(", "),
-        whyAndFix: worst >= 0.8 ? undefined : "see bench/README.md, scenario 8: on a 2-core machine shared with the replica, run-to-run noise of short cells is about ±20 %; rerun, or lengthen the cells.",
+        whyAndFix:
+          worst >= 0.8
+            ? undefined
+            : "see bench/README.md, scenario 8: on a 2-core machine shared with the replica, run-to-run noise of short cells is about ±20 %; rerun, or lengthen the cells.",
       });
     }
   }
@@ -179,8 +200,11 @@ export async function replicas(config: BenchConfig): Promise<Section> {
   targets.push({
     name: "Replicas: fewer than 1 % of operations give up with default settings, at every lag and on the primary",
     met: [...gaveUpByMode.values()].every((mode) => mode.gaveUp < 0.01 * mode.attempted),
-    detail: [...gaveUpByMode].map(([mode, tally]) => `${mode}: ${tally.gaveUp} of ${tally.attempted} (${share(tally.gaveUp, tally.attempted)})`).join("; "),
-    whyAndFix: "an operation ran out of withOptimisticRetry's time budget (5 s by default): the row was hotter than the budget allows, or the machine was overloaded.",
+    detail: [...gaveUpByMode]
+      .map(([mode, tally]) => `${mode}: ${tally.gaveUp} of ${tally.attempted} (${share(tally.gaveUp, tally.attempted)})`)
+      .join("; "),
+    whyAndFix:
+      "an operation ran out of withOptimisticRetry's time budget (5 s by default): the row was hotter than the budget allows, or the machine was overloaded.",
   });
   targets.push({ name: "Replicas: 0 lost updates", met: lost === 0, detail: `lost ${lost} of ${attempted - gaveUp} acknowledged` });
   return {

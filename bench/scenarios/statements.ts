@@ -17,7 +17,10 @@ export async function statementsPerOperation(db: BenchDatabase): Promise<Section
   const manager = db.dataSource.manager;
   const items = [PlainItem, OccItem] as const;
   const capture = (work: () => Promise<unknown>) => db.counter.capture(work);
-  const both = async (work: (index: 0 | 1) => Promise<unknown>): Promise<[string[], string[]]> => [await capture(() => work(0)), await capture(() => work(1))];
+  const both = async (work: (index: 0 | 1) => Promise<unknown>): Promise<[string[], string[]]> => [
+    await capture(() => work(0)),
+    await capture(() => work(1)),
+  ];
 
   const created = await Promise.all(items.map((item) => manager.save(manager.create(item as typeof PlainItem, { name: "x", counter: 0 }))));
   // Copies TypeORM loaded, as an application holds them (typeorm-occ knows the version each was read at).
@@ -27,7 +30,10 @@ export async function statementsPerOperation(db: BenchDatabase): Promise<Section
 
   const operations: Operation[] = [
     { name: "insert", measure: () => both((i) => manager.save(manager.create(items[i] as typeof PlainItem, { name: "new", counter: 0 }))) },
-    { name: "read-modify-save (findOneBy, change one column, save)", measure: () => both(async (i) => ((loaded[i] = await load(i)), (loaded[i].name = "read"), manager.save(loaded[i]))) },
+    {
+      name: "read-modify-save (findOneBy, change one column, save)",
+      measure: () => both(async (i) => ((loaded[i] = await load(i)), (loaded[i].name = "read"), manager.save(loaded[i]))),
+    },
     { name: "update (one column) of that saved copy", measure: () => both((i) => ((loaded[i].name = "changed"), manager.save(loaded[i]))) },
     { name: "no-op save", measure: () => both((i) => manager.save(loaded[i])) },
     { name: "remove (freshly loaded)", measure: () => both(async (i) => manager.remove(await load(i))) },

@@ -101,9 +101,7 @@ function buildGraph(all: EntityMetadata[]): AggregateGraph {
   }
 
   // Explicit @AggregateMember() declarations, resolved until nothing new is learned (members may chain).
-  const explicit = all.flatMap((metadata) =>
-    memberDeclarationsOf(metadata.target).map((declaration) => ({ metadata, declaration })),
-  );
+  const explicit = all.flatMap((metadata) => memberDeclarationsOf(metadata.target).map((declaration) => ({ metadata, declaration })));
   for (const { metadata, declaration } of explicit) {
     const relation = metadata.findRelationWithPropertyPath(declaration.parentProperty);
     if (!relation || !(relation.isManyToOne || (relation.isOneToOne && relation.isOwning))) {
@@ -135,7 +133,7 @@ function buildGraph(all: EntityMetadata[]): AggregateGraph {
     }
   }
 
-  const parentLinks = (metadata: EntityMetadata) => (inAggregate.has(metadata) ? links.get(metadata) ?? [] : []);
+  const parentLinks = (metadata: EntityMetadata) => (inAggregate.has(metadata) ? (links.get(metadata) ?? []) : []);
   return {
     isRoot: (metadata) => roots.has(metadata),
     parentLinks,

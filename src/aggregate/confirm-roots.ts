@@ -49,7 +49,13 @@ async function stillAsRead(unit: PersistenceUnit, reads: AggregatePlan["database
   const byEntity = new Map<EntityMetadata, { row: RowRef; parents: ParentsByLink }[]>();
   for (const read of reads) byEntity.set(read.row.metadata, [...(byEntity.get(read.row.metadata) ?? []), read]);
   for (const [metadata, entityReads] of byEntity) {
-    const now = await readParents(unit.queryRunner, graph, metadata, entityReads.map((read) => read.row), true);
+    const now = await readParents(
+      unit.queryRunner,
+      graph,
+      metadata,
+      entityReads.map((read) => read.row),
+      true,
+    );
     for (const { row, parents } of entityReads) {
       const current = now.get(row.key);
       if (!current || parents.size === 0) return false; // gone, or missing before: resolve again

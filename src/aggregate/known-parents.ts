@@ -66,7 +66,7 @@ export class KnownParents {
         return { ...position, entity: position.entity ?? (value as ObjectLiteral) };
       }
       const loaded = this.loadedHolderByRow.get(position.key);
-      return loaded && sameTable(loaded.metadata, link.parent) ? this.subjectPosition(loaded) ?? undefined : undefined;
+      return loaded && sameTable(loaded.metadata, link.parent) ? (this.subjectPosition(loaded) ?? undefined) : undefined;
     }
     const cascadedFrom = subject?.parentSubject;
     if (cascadedFrom && sameTable(cascadedFrom.metadata, link.parent)) return this.subjectPosition(cascadedFrom) ?? undefined;
@@ -77,7 +77,7 @@ export class KnownParents {
     const fromLoaded = subject?.databaseEntity && this.parentFromObject(link, subject.databaseEntity, false);
     if (fromLoaded !== undefined) return fromLoaded;
     const loadedHolder = this.loadedHolderByRow.get(position.key);
-    return loadedHolder && sameTable(loadedHolder.metadata, link.parent) ? this.subjectPosition(loadedHolder) ?? undefined : undefined;
+    return loadedHolder && sameTable(loadedHolder.metadata, link.parent) ? (this.subjectPosition(loadedHolder) ?? undefined) : undefined;
   }
 
   /** The parent a row had before this save wrote its link: the pre-loaded row, a pre-loaded holder, or the database. */
@@ -86,14 +86,16 @@ export class KnownParents {
     if (fromLoaded !== undefined) return fromLoaded;
     const key = subject.identifier && rowKey(subject.metadata, subject.identifier);
     const loadedHolder = key ? this.loadedHolderByRow.get(key) : undefined;
-    return loadedHolder && sameTable(loadedHolder.metadata, link.parent) ? this.subjectPosition(loadedHolder) ?? undefined : undefined;
+    return loadedHolder && sameTable(loadedHolder.metadata, link.parent) ? (this.subjectPosition(loadedHolder) ?? undefined) : undefined;
   }
 
   /** The parent a row has after this save: what the save writes into its link. */
   next(subject: PersistenceSubject, link: ParentLink): Found {
     const change =
       subject.changeMaps.find((map) => map.relation === link.relation) ??
-      subject.changeMaps.find((map) => map.column && link.relation.joinColumns.some((column) => column.databaseName === map.column!.databaseName));
+      subject.changeMaps.find(
+        (map) => map.column && link.relation.joinColumns.some((column) => column.databaseName === map.column!.databaseName),
+      );
     if (change) {
       const value = change.value;
       if (value === null) return null;
@@ -102,7 +104,8 @@ export class KnownParents {
       // Only the foreign-key column was set: the rest of a composite key comes from the object.
       const parentKey: ObjectLiteral = {};
       for (const column of link.relation.joinColumns) {
-        const columnValue = column.databaseName === change.column!.databaseName ? value : subject.entity && column.getEntityValue(subject.entity);
+        const columnValue =
+          column.databaseName === change.column!.databaseName ? value : subject.entity && column.getEntityValue(subject.entity);
         if (columnValue === null || columnValue === undefined) return null;
         column.referencedColumn!.setEntityValue(parentKey, columnValue);
       }
@@ -166,7 +169,7 @@ export class KnownParents {
     if (value && typeof value === "object") {
       const subject = this.subjectByObject.get(value);
       if (subject && !subject.identifier) return this.subjectPosition(subject) ?? null; // a parent this save inserts
-      if (!hasCompletePrimaryKey(link.parent, value)) return subject ? this.subjectPosition(subject) ?? null : undefined;
+      if (!hasCompletePrimaryKey(link.parent, value)) return subject ? (this.subjectPosition(subject) ?? null) : undefined;
       const position = this.rowPosition(rowRef(link.parent, primaryKeyValues(link.parent, value)));
       return carry ? { ...position, entity: position.entity ?? (value as ObjectLiteral) } : position;
     }
@@ -185,10 +188,20 @@ export class KnownParents {
   }
 
   subjectPosition(subject: PersistenceSubject): Position | undefined {
-    const primaryKey = subject.identifier ?? (subject.entity && hasCompletePrimaryKey(subject.metadata, subject.entity) ? primaryKeyValues(subject.metadata, subject.entity) : undefined);
+    const primaryKey =
+      subject.identifier ??
+      (subject.entity && hasCompletePrimaryKey(subject.metadata, subject.entity)
+        ? primaryKeyValues(subject.metadata, subject.entity)
+        : undefined);
     if (!primaryKey) {
       // A row this save inserts has no key yet; it is still a place in the graph (and a new root is no bump).
-      return { metadata: subject.metadata, primaryKey: {}, key: `new:${this.allSubjects.indexOf(subject)}`, subject, entity: subject.entity };
+      return {
+        metadata: subject.metadata,
+        primaryKey: {},
+        key: `new:${this.allSubjects.indexOf(subject)}`,
+        subject,
+        entity: subject.entity,
+      };
     }
     return { ...rowRef(subject.metadata, primaryKey), subject, entity: subject.entity };
   }
@@ -197,7 +210,9 @@ export class KnownParents {
 /** The save writes this link of the row (its relation, or one of its foreign-key columns). */
 export function writesLink(subject: PersistenceSubject, link: ParentLink): boolean {
   return subject.changeMaps.some(
-    (map) => map.relation === link.relation || (map.column !== undefined && link.relation.joinColumns.some((column) => column.databaseName === map.column!.databaseName)),
+    (map) =>
+      map.relation === link.relation ||
+      (map.column !== undefined && link.relation.joinColumns.some((column) => column.databaseName === map.column!.databaseName)),
   );
 }
 
@@ -208,10 +223,10 @@ function valuesOf(value: unknown, allowPrimitives = false): object[] {
 
 /** The row key of a child as a pre-loaded relation holds it (an id map or a bare id). */
 function childKey(metadata: EntityMetadata, child: unknown): string | undefined {
-  if (child && typeof child === "object") return hasCompletePrimaryKey(metadata, child) ? rowKey(metadata, child as ObjectLiteral) : undefined;
+  if (child && typeof child === "object")
+    return hasCompletePrimaryKey(metadata, child) ? rowKey(metadata, child as ObjectLiteral) : undefined;
   if (metadata.primaryColumns.length !== 1) return undefined;
   const primaryKey: ObjectLiteral = {};
   metadata.primaryColumns[0].setEntityValue(primaryKey, child);
   return rowKey(metadata, primaryKey);
 }
-

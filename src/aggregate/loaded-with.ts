@@ -76,7 +76,12 @@ function recordBelow(graph: AggregateGraph, root: ObjectLiteral, metadata: Entit
 
 /** A member read from the database whose row is gone since: TypeORM would INSERT it again. */
 export function isResurrection(subject: PersistenceSubject): boolean {
-  return Boolean(subject.mustBeInserted && subject.entity && loadedFromDatabase.has(subject.entity) && hasCompletePrimaryKey(subject.metadata, subject.entity));
+  return Boolean(
+    subject.mustBeInserted &&
+    subject.entity &&
+    loadedFromDatabase.has(subject.entity) &&
+    hasCompletePrimaryKey(subject.metadata, subject.entity),
+  );
 }
 
 /**
@@ -143,7 +148,8 @@ export function attachAggregateLoadSubscribers(dataSource: DataSource): void {
   const graph = aggregateGraphOf(dataSource);
   for (const metadata of dataSource.entityMetadatas) {
     // Every root, even one without relations down to its members: recordAbove needs to know when it was read.
-    if (graph.isRoot(metadata) || graph.parentLinks(metadata).length > 0) dataSource.subscribers.push(new AggregateLoadSubscriber(metadata.target, graph));
+    if (graph.isRoot(metadata) || graph.parentLinks(metadata).length > 0)
+      dataSource.subscribers.push(new AggregateLoadSubscriber(metadata.target, graph));
   }
   attached.add(dataSource);
 }

@@ -54,7 +54,13 @@ export async function writeRootsFirst(unit: PersistenceUnit, roots: PlannedRoot[
     if (moved && expected === moved.to) continue;
     if (folds) {
       const next = expected + 1;
-      const generated = await checkedUpdate(queryRunner, { ...write, values: subject!.createValueSetAndPopChangeMap(), expectedVersion: expected, nextVersion: next, reload });
+      const generated = await checkedUpdate(queryRunner, {
+        ...write,
+        values: subject!.createValueSetAndPopChangeMap(),
+        expectedVersion: expected,
+        nextVersion: next,
+        reload,
+      });
       mergeGenerated(unit, subject!, generated, column, next);
       context.writtenEarly.add(subject!);
       state.recordMove(ref.key, { from: expected, to: next }, depth);
@@ -111,7 +117,8 @@ export async function moveRoots(queryRunner: QueryRunner, roots: RootToMove[], u
       if (!isVersionNumber(to)) continue;
       // The move wrote past the transaction's snapshot: the aggregate this transaction reads is older
       // than the version it now holds as its own, and a save from such a read would pass the check.
-      if (seen !== undefined && seen !== to - 1) throw staleErrorFromVersion({ ...write, expectedVersion: seen, operation: "update" }, to - 1);
+      if (seen !== undefined && seen !== to - 1)
+        throw staleErrorFromVersion({ ...write, expectedVersion: seen, operation: "update" }, to - 1);
       state.recordMove(ref.key, { from: to - 1, to }, depth);
       continue;
     }
@@ -141,11 +148,22 @@ async function snapshotVersion(queryRunner: QueryRunner, ref: RootRef): Promise<
  * Moves the given roots that are not in `moved` yet, unchecked, in key order (the order every writer
  * locks roots in), and adds them to `moved`. Returns how many it moved: none means the set is stable.
  */
-export async function moveNewRootsUnchecked(queryRunner: QueryRunner, roots: Iterable<RootRef>, moved: Set<string>, undos: Undo[], callerReadsAfter = true): Promise<number> {
+export async function moveNewRootsUnchecked(
+  queryRunner: QueryRunner,
+  roots: Iterable<RootRef>,
+  moved: Set<string>,
+  undos: Undo[],
+  callerReadsAfter = true,
+): Promise<number> {
   const fresh = new Map<string, RootRef>();
   for (const root of roots) if (!moved.has(root.key)) fresh.set(root.key, root);
   const ordered = [...fresh.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  await moveRoots(queryRunner, ordered.map((ref) => ({ ref, carried: undefined })), undos, callerReadsAfter);
+  await moveRoots(
+    queryRunner,
+    ordered.map((ref) => ({ ref, carried: undefined })),
+    undos,
+    callerReadsAfter,
+  );
   ordered.forEach((root) => moved.add(root.key));
   return ordered.length;
 }
@@ -156,7 +174,12 @@ function foldable(subject: PersistenceSubject, unit: PersistenceUnit): boolean {
   return !subject.changeMaps.some((change) => change.relation && change.value !== null && inserting.has(change.value));
 }
 
-function moveInMemory(object: ObjectLiteral, column: NonNullable<ReturnType<typeof occVersionColumn>>, version: number, undos: Undo[]): void {
+function moveInMemory(
+  object: ObjectLiteral,
+  column: NonNullable<ReturnType<typeof occVersionColumn>>,
+  version: number,
+  undos: Undo[],
+): void {
   const previous = column.getEntityValue(object);
   undos.push(() => column.setEntityValue(object, previous));
   column.setEntityValue(object, version);
@@ -174,12 +197,24 @@ export async function verifyUnchangedRoots(unit: PersistenceUnit, roots: Planned
   for (const root of roots) byEntity.set(root.ref.metadata, [...(byEntity.get(root.ref.metadata) ?? []), root]);
   for (const [metadata, group] of byEntity) {
     const column = occVersionColumn(metadata)!;
-    const actual = await readVersions(unit.queryRunner, metadata, column, group.map((root) => root.ref.primaryKey));
+    const actual = await readVersions(
+      unit.queryRunner,
+      metadata,
+      column,
+      group.map((root) => root.ref.primaryKey),
+    );
     for (const root of group) {
       const found = actual.get(root.ref.key) ?? null;
       if (found === expectedVersion(unit.queryRunner, claimOf(root, root.carried!))) continue;
       throw staleErrorFromVersion(
-        { metadata, versionColumn: column, identifier: root.ref.primaryKey, expectedVersion: root.carried!, operation: "update", entity: root.ref.entity },
+        {
+          metadata,
+          versionColumn: column,
+          identifier: root.ref.primaryKey,
+          expectedVersion: root.carried!,
+          operation: "update",
+          entity: root.ref.entity,
+        },
         found,
       );
     }

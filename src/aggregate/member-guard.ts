@@ -25,7 +25,9 @@ export function assertMembersGuarded(
   for (const [subject, { current }] of membership) {
     const junction = graph.junctionOwner(subject.metadata) !== undefined;
     const overwrites =
-      junction || isResurrection(subject) || (!subject.mustBeInserted && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
+      junction ||
+      isResurrection(subject) ||
+      (!subject.mustBeInserted && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
     if (!overwrites || occVersionColumn(subject.metadata)) continue;
     // A member read from the database is checked against the root read with it, or against a copy
     // of its root read no later than the member (relationLoadStrategy "query", lines found after
@@ -40,7 +42,9 @@ export function assertMembersGuarded(
         : current.some((root) => checkedRoots.has(root.key));
     if (guarded) continue;
     const row = subject.identifier ?? subject.entity;
-    const name = junction ? `${graph.junctionOwner(subject.metadata)!.name} (its many-to-many links)` : `${subject.metadata.name}${row ? `#${formatPrimaryKey(primaryKeyValues(subject.metadata, row))}` : ""}`;
+    const name = junction
+      ? `${graph.junctionOwner(subject.metadata)!.name} (its many-to-many links)`
+      : `${subject.metadata.name}${row ? `#${formatPrimaryKey(primaryKeyValues(subject.metadata, row))}` : ""}`;
     if (isResurrection(subject)) {
       throw new UnguardedWriteError(
         subject.metadata.name,
@@ -51,7 +55,13 @@ export function assertMembersGuarded(
     }
     if (current.length === 0) continue; // in no aggregate: nothing guards it, like a plain row
     const root = current[0];
-    const operation = subject.mustBeRemoved ? "remove" : subject.mustBeSoftRemoved ? "soft-remove" : subject.mustBeRecovered ? "recover" : "save";
+    const operation = subject.mustBeRemoved
+      ? "remove"
+      : subject.mustBeSoftRemoved
+        ? "soft-remove"
+        : subject.mustBeRecovered
+          ? "recover"
+          : "save";
     throw new UnguardedWriteError(
       subject.metadata.name,
       operation,
@@ -74,7 +84,7 @@ function readNoLaterThan(root: ObjectLiteral | undefined, member: object): boole
 function rootRelationHint(subject: PersistenceSubject, graph: AggregateGraph): string {
   const path: string[] = [];
   const seen = new Set<unknown>();
-  for (let metadata = subject.metadata; !graph.isRoot(metadata) && !seen.has(metadata); ) {
+  for (let metadata = subject.metadata; !graph.isRoot(metadata) && !seen.has(metadata);) {
     seen.add(metadata);
     const link = graph.parentLinks(metadata).find((candidate) => upwardRelation(candidate) !== undefined);
     if (!link) return "…";

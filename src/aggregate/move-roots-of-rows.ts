@@ -25,7 +25,13 @@ export async function moveRootsOfRows(
   callerReadsAfter: boolean,
   carried: CarriedRoot[] = [],
 ): Promise<Map<string, string[]>> {
-  return moveRootsAbove(queryRunner, primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey)), callerReadsAfter, false, carried);
+  return moveRootsAbove(
+    queryRunner,
+    primaryKeys.map((primaryKey) => rowRef(metadata, primaryKey)),
+    callerReadsAfter,
+    false,
+    carried,
+  );
 }
 
 /** A root whose version the caller read with the rows (`{ id, version, order: { id, version } }`): its move is checked. */
@@ -54,7 +60,12 @@ export async function moveRootsAbove(
   const graph = aggregateGraphOf(dataSource);
   const moved = new Set<string>();
   const checked = [...carried].sort((a, b) => (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0));
-  await moveRoots(queryRunner, checked.map(({ ref, version }) => ({ ref, carried: version })), [], callerReadsAfter);
+  await moveRoots(
+    queryRunner,
+    checked.map(({ ref, version }) => ({ ref, carried: version })),
+    [],
+    callerReadsAfter,
+  );
   checked.forEach(({ ref }) => moved.add(ref.key));
   // SQLite: a transaction whose reads went stale cannot write, so one read is enough.
   const rounds = isSqliteFamily(dataSource.driver.options.type) ? 1 : ROUNDS;
@@ -63,7 +74,11 @@ export async function moveRootsAbove(
   for (let round = 0; round < rounds; round++) {
     const resolver = new RootResolver(graph, queryRunner, [], round > 0);
     const found = await resolver.rootsOfRows(rows);
-    for (const [row, roots] of found) rootsOfRow.set(row, roots.map((root) => root.key));
+    for (const [row, roots] of found)
+      rootsOfRow.set(
+        row,
+        roots.map((root) => root.key),
+      );
     // A row on the way up is gone (removed meanwhile): StaleDataError, not the foreign-key error the write would hit.
     const [gone] = resolver.missingRows().filter((row) => rowsMustExist || !given.has(row.key));
     if (gone) throw rowGoneError(gone);

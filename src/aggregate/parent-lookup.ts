@@ -48,7 +48,8 @@ export async function readParents(
   for (let start = 0; start < rows.length; start += CHUNK) {
     const chunk = rows.slice(start, start + CHUNK);
     if (links.some((link) => link.kind === "member-holds-key")) await readHeldKeys(queryRunner, metadata, links, chunk, found, lock);
-    for (const link of links) if (link.kind === "parent-holds-key") await readParentHeldKey(queryRunner, metadata, link, chunk, found, lock);
+    for (const link of links)
+      if (link.kind === "parent-holds-key") await readParentHeldKey(queryRunner, metadata, link, chunk, found, lock);
   }
   return found;
 }
@@ -62,7 +63,13 @@ function escapeTable(queryRunner: QueryRunner, metadata: EntityMetadata): string
 }
 
 /** `(t.a = :p0 AND t.b = :p1) OR …`, or `t.a IN (:...p)` for a one-column key. */
-function matchRows(alias: string, columns: ColumnMetadata[], values: unknown[][], escape: (name: string) => string, parameters: ObjectLiteral): string {
+function matchRows(
+  alias: string,
+  columns: ColumnMetadata[],
+  values: unknown[][],
+  escape: (name: string) => string,
+  parameters: ObjectLiteral,
+): string {
   if (columns.length === 1) {
     parameters.occ_keys = values.map((row) => row[0]);
     return `${alias}.${escape(columns[0].databaseName)} IN (:...occ_keys)`;
@@ -111,10 +118,14 @@ async function readHeldKeys(
   } else {
     // Follow the self-references upwards; UNION (not UNION ALL) stops on a cycle in the data.
     const follow = selfLinks
-      .map((link) =>
-        `(${link.relation.joinColumns
-          .map((column) => `t.${escape(column.referencedColumn!.databaseName)} = c.${names[columns.indexOf(columns.find((known) => known.databaseName === column.databaseName)!)]}`)
-          .join(" AND ")})`,
+      .map(
+        (link) =>
+          `(${link.relation.joinColumns
+            .map(
+              (column) =>
+                `t.${escape(column.referencedColumn!.databaseName)} = c.${names[columns.indexOf(columns.find((known) => known.databaseName === column.databaseName)!)]}`,
+            )
+            .join(" AND ")})`,
       )
       .join(" OR ");
     sql =
@@ -178,10 +189,15 @@ async function readParentHeldKey(
   for (const raw of result) {
     const memberKey: ObjectLiteral = {};
     joinColumns.forEach((column, index) =>
-      column.referencedColumn!.setEntityValue(memberKey, hydrate(queryRunner, raw[names[link.parent.primaryColumns.length + index]], column.referencedColumn!)),
+      column.referencedColumn!.setEntityValue(
+        memberKey,
+        hydrate(queryRunner, raw[names[link.parent.primaryColumns.length + index]], column.referencedColumn!),
+      ),
     );
     const parentKey: ObjectLiteral = {};
-    link.parent.primaryColumns.forEach((column, index) => column.setEntityValue(parentKey, hydrate(queryRunner, raw[names[index]], column)));
+    link.parent.primaryColumns.forEach((column, index) =>
+      column.setEntityValue(parentKey, hydrate(queryRunner, raw[names[index]], column)),
+    );
     found.get(rowKey(metadata, memberKey))?.set(link, rowRef(link.parent, parentKey));
   }
 }

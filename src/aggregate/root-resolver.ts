@@ -70,14 +70,20 @@ export class RootResolver {
       sides.set(subject, side);
       const self = this.known.subjectPosition(subject);
       if (this.graph.isRoot(subject.metadata)) {
-        if (self) side.current.push(self), side.next.push(self);
+        if (self) {
+          side.current.push(self);
+          side.next.push(self);
+        }
         continue;
       }
       const junctionOwner = this.graph.junctionOwner(subject.metadata);
       if (junctionOwner) {
         // The owner named by the link row itself: written from the inverse side, TypeORM cascades it from the other entity.
         const owner = this.known.junctionOwner(subject, junctionOwner);
-        if (owner) side.current.push(owner), side.next.push(owner);
+        if (owner) {
+          side.current.push(owner);
+          side.next.push(owner);
+        }
         continue;
       }
       const unknownCurrent: ParentLink[] = [];
@@ -94,7 +100,10 @@ export class RootResolver {
         }
         const parent = self ? this.known.regular(self, link) : undefined;
         if (parent === undefined) unknownBoth.push(link);
-        else add(side.current, parent), add(side.next, parent);
+        else {
+          add(side.current, parent);
+          add(side.next, parent);
+        }
       }
       if (self && unknownCurrent.length > 0) ask.push({ subject, links: unknownCurrent, side: "current" });
       if (self && unknownBoth.length > 0) ask.push({ subject, links: unknownBoth, side: "both" });
@@ -235,7 +244,15 @@ export class RootResolver {
    */
   private rootsOf(position: Position, visiting: Set<string>, cut = { happened: false }): RootRef[] {
     if (this.graph.isRoot(position.metadata)) {
-      return [{ metadata: position.metadata, primaryKey: position.primaryKey, key: position.key, entity: position.entity, subject: position.subject }];
+      return [
+        {
+          metadata: position.metadata,
+          primaryKey: position.primaryKey,
+          key: position.key,
+          entity: position.entity,
+          subject: position.subject,
+        },
+      ];
     }
     const memo = this.rootsMemo.get(position.key);
     if (memo) return memo;
@@ -261,7 +278,8 @@ function uniqueRoots(roots: RootRef[]): RootRef[] {
   const byKey = new Map<string, RootRef>();
   for (const root of roots) {
     const known = byKey.get(root.key);
-    if (!known || (!known.subject && root.subject) || (!known.entity && root.entity)) byKey.set(root.key, { ...known, ...root, entity: root.entity ?? known?.entity, subject: root.subject ?? known?.subject });
+    if (!known || (!known.subject && root.subject) || (!known.entity && root.entity))
+      byKey.set(root.key, { ...known, ...root, entity: root.entity ?? known?.entity, subject: root.subject ?? known?.subject });
   }
   return [...byKey.values()];
 }

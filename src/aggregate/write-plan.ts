@@ -47,7 +47,8 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
   const graph = aggregateGraphOf(dataSourceOf(unit.queryRunner));
   const changed = unit.allSubjects.filter((subject) => graph.isMember(subject.metadata) && changes(subject));
   const unchanged = unchangedMemberRoots(unit, graph);
-  if (changed.length === 0) return { roots: [], unchanged: withoutSubjects(unit, unchanged, new Set()), changed, databaseReads: [], membership: new Map() };
+  if (changed.length === 0)
+    return { roots: [], unchanged: withoutSubjects(unit, unchanged, new Set()), changed, databaseReads: [], membership: new Map() };
   const resolver = new RootResolver(graph, unit.queryRunner, unit.allSubjects);
   const membership = await resolver.membershipOf(changed);
   addLoadedWithRoots(membership);
@@ -68,9 +69,13 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
   // A root checked against a version guards its members; a root this unit inserts has nothing to overwrite.
   const checked = new Map<string, ObjectLiteral | undefined>();
   for (const root of planned) if (root.carried !== undefined) checked.set(root.ref.key, root.ref.subject?.entity ?? root.ref.entity);
-  for (const ref of roots.values()) if (ref.subject?.mustBeInserted || (ref.subject && !ref.subject.identifier)) checked.set(ref.key, undefined);
+  for (const ref of roots.values())
+    if (ref.subject?.mustBeInserted || (ref.subject && !ref.subject.identifier)) checked.set(ref.key, undefined);
   assertMembersGuarded(unit, graph, membership, checked);
-  assertOneReadOfEachRoot(changed, new Map(planned.flatMap((root) => (root.carried === undefined ? [] : [[root.ref.key, root.carried] as const]))));
+  assertOneReadOfEachRoot(
+    changed,
+    new Map(planned.flatMap((root) => (root.carried === undefined ? [] : [[root.ref.key, root.carried] as const]))),
+  );
   return {
     roots: planned.sort((a, b) => (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0)),
     unchanged: withoutSubjects(unit, unchanged, new Set(planned.map((root) => root.ref.key))),
@@ -84,7 +89,8 @@ export async function planAggregateWrites(unit: PersistenceUnit): Promise<Aggreg
 function membersOf(rootKey: string, membership: Map<PersistenceSubject, Membership>): PlannedRoot["members"] {
   const members: PlannedRoot["members"] = [];
   for (const [subject, { current, next }] of membership) {
-    if (subject.entity && [...current, ...next].some((root) => root.key === rootKey)) members.push({ object: subject.entity, metadata: subject.metadata });
+    if (subject.entity && [...current, ...next].some((root) => root.key === rootKey))
+      members.push({ object: subject.entity, metadata: subject.metadata });
   }
   return members;
 }
@@ -105,14 +111,23 @@ function unchangedMemberRoots(unit: PersistenceUnit, graph: AggregateGraph): Mem
     const loaded = rootLoadedWith(subject.entity) ?? rootAbove(graph, subject) ?? rootCascadedFrom(graph, subject);
     if (loaded) {
       const primaryKey = primaryKeyValues(loaded.metadata, loaded.root);
-      roots.push({ metadata: loaded.metadata, primaryKey, key: rowKey(loaded.metadata, primaryKey), entity: loaded.root, members: [{ object: subject.entity, metadata: subject.metadata }] });
+      roots.push({
+        metadata: loaded.metadata,
+        primaryKey,
+        key: rowKey(loaded.metadata, primaryKey),
+        entity: loaded.root,
+        members: [{ object: subject.entity, metadata: subject.metadata }],
+      });
     }
   }
   return roots;
 }
 
 /** The root subject a member was cascaded from (a save of the root with its members), if any. */
-function rootCascadedFrom(graph: AggregateGraph, subject: PersistenceSubject): { root: ObjectLiteral; metadata: PersistenceSubject["metadata"] } | undefined {
+function rootCascadedFrom(
+  graph: AggregateGraph,
+  subject: PersistenceSubject,
+): { root: ObjectLiteral; metadata: PersistenceSubject["metadata"] } | undefined {
   const seen = new Set<PersistenceSubject>();
   for (let parent = subject.parentSubject; parent && !seen.has(parent); parent = parent.parentSubject) {
     seen.add(parent);
@@ -122,7 +137,10 @@ function rootCascadedFrom(graph: AggregateGraph, subject: PersistenceSubject): {
 }
 
 /** The root object reached through a member's loaded parent relations, if any. */
-function rootAbove(graph: AggregateGraph, subject: PersistenceSubject): { root: ObjectLiteral; metadata: PersistenceSubject["metadata"] } | undefined {
+function rootAbove(
+  graph: AggregateGraph,
+  subject: PersistenceSubject,
+): { root: ObjectLiteral; metadata: PersistenceSubject["metadata"] } | undefined {
   const seen = new Set<object>();
   let object: ObjectLiteral | undefined = subject.entity;
   let metadata = subject.metadata;
@@ -147,7 +165,11 @@ function rootAbove(graph: AggregateGraph, subject: PersistenceSubject): { root: 
  * members in separate statements, so its pre-loaded version may predate the members it was compared with.
  */
 function withoutSubjects(unit: PersistenceUnit, roots: MemberRoot[], written: ReadonlySet<string>): PlannedRoot[] {
-  const changing = new Set(unit.allSubjects.filter((subject) => subject.identifier && changes(subject)).map((subject) => rowKey(subject.metadata, subject.identifier!)));
+  const changing = new Set(
+    unit.allSubjects
+      .filter((subject) => subject.identifier && changes(subject))
+      .map((subject) => rowKey(subject.metadata, subject.identifier!)),
+  );
   const result = new Map<string, PlannedRoot>();
   for (const ref of roots) {
     if (changing.has(ref.key) || written.has(ref.key)) continue;
@@ -186,7 +208,8 @@ function carriedVersion(ref: RootRef): number | undefined {
   const value = object ? column.getEntityValue(object) : undefined;
   if (value === undefined || value === null) {
     // A root taking part in the save must say which version it was read at.
-    if (ref.subject?.entity) throw new MissingVersionError(ref.metadata.name, column.propertyPath, primaryKeyValues(ref.metadata, ref.primaryKey));
+    if (ref.subject?.entity)
+      throw new MissingVersionError(ref.metadata.name, column.propertyPath, primaryKeyValues(ref.metadata, ref.primaryKey));
     return undefined;
   }
   return claimedVersion(ref.metadata, column, object!, value, "update");
@@ -195,4 +218,3 @@ function carriedVersion(ref: RootRef): number | undefined {
 function writtenLater(subject: PersistenceSubject | undefined): boolean {
   return Boolean(subject && (subject.mustBeUpdated || subject.mustBeRemoved || subject.mustBeSoftRemoved || subject.mustBeRecovered));
 }
-

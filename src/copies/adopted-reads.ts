@@ -28,7 +28,9 @@ export async function reloadInPlace(target: ObjectLiteral, reload: () => Promise
 export function mergedInPlace(metadata: EntityMetadata, target: ObjectLiteral, sources: unknown[]): void {
   for (const source of [...sources].reverse()) {
     if (!source || typeof source !== "object" || !readStampOf(source) || !sameRow(metadata, target, source as ObjectLiteral)) continue;
-    const whole = metadata.columns.every((column) => column.relationMetadata || column.isVirtual || column.getEntityValue(source) !== undefined);
+    const whole = metadata.columns.every(
+      (column) => column.relationMetadata || column.isVirtual || column.getEntityValue(source) !== undefined,
+    );
     if (whole) adopt(metadata, target, source as ObjectLiteral);
     return;
   }

@@ -37,7 +37,13 @@ export class StaleCopy extends OccError {
  * one a save wrote), and not read from a write that was rolled back since. Objects built by the
  * caller are judged by their claim alone.
  */
-export function claimedVersion(metadata: EntityMetadata, column: ColumnMetadata, object: ObjectLiteral, value: unknown, operation: StaleOperation): number {
+export function claimedVersion(
+  metadata: EntityMetadata,
+  column: ColumnMetadata,
+  object: ObjectLiteral,
+  value: unknown,
+  operation: StaleOperation,
+): number {
   const version = assertStorableVersion(metadata, column, value);
   const stamp = readStampOf(object);
   if (!stamp) return version;
@@ -47,18 +53,26 @@ export function claimedVersion(metadata: EntityMetadata, column: ColumnMetadata,
     throw new StaleCopy(metadata, column, identifier, version, operation, object, reason, stamp.version);
   }
   if (stamp.overtaken) {
-    const reason = "the row was written again after this copy was saved, at the same version (by a subscriber or listener inside that save's transaction): the copy does not show that write; load it again";
+    const reason =
+      "the row was written again after this copy was saved, at the same version (by a subscriber or listener inside that save's transaction): the copy does not show that write; load it again";
     throw new StaleCopy(metadata, column, identifier, version, operation, object, reason);
   }
   if (undoneWriteSeen(stamp, rowKey(metadata, identifier))) {
-    const reason = "the copy was read inside a transaction (or savepoint) after its write to that row, which was rolled back: it holds data that was never committed; load it again";
+    const reason =
+      "the copy was read inside a transaction (or savepoint) after its write to that row, which was rolled back: it holds data that was never committed; load it again";
     throw new StaleCopy(metadata, column, identifier, version, operation, object, reason);
   }
   return version;
 }
 
 /** Two different objects of one row in one save: the second would overwrite the first's write. */
-export function duplicateCopy(metadata: EntityMetadata, column: ColumnMetadata, object: ObjectLiteral, version: number, operation: StaleOperation): StaleCopy {
+export function duplicateCopy(
+  metadata: EntityMetadata,
+  column: ColumnMetadata,
+  object: ObjectLiteral,
+  version: number,
+  operation: StaleOperation,
+): StaleCopy {
   const reason = "the same save holds another copy of that row, written before this one; save one copy per row";
   return new StaleCopy(metadata, column, primaryKeyValues(metadata, object), version, operation, object, reason);
 }

@@ -35,7 +35,8 @@ export function expectedVersion(queryRunner: QueryRunner, claim: CopyClaim): num
   const key = rowKey(claim.metadata, claim.identifier);
   const moved = state.movedVersion(key);
   const writes = queryRunner.isTransactionActive ? state.writesTo(key) : [];
-  const missed = writes.length > 0 ? firstMissed(aggregateGraphOf(dataSourceOf(queryRunner)), state.token, claim, moved?.to, writes) : undefined;
+  const missed =
+    writes.length > 0 ? firstMissed(aggregateGraphOf(dataSourceOf(queryRunner)), state.token, claim, moved?.to, writes) : undefined;
   if (missed) {
     throw staleErrorFromVersion(
       { ...claim, expectedVersion: claim.carried, entity: claim.copy, reason: describeMiss(claim, missed) },
@@ -49,12 +50,23 @@ function describeMiss(claim: CopyClaim, write: RowWrite): string {
   const copy = claim.copy && readStampOf(claim.copy) ? "the copy was read" : "the version given was read";
   if (write.kind === "row") return `${copy} before this transaction's own write to that row; reload it inside the transaction`;
   const { member } = write;
-  const which = member.key ? `${member.metadata.name}#${member.key.slice(member.key.indexOf(":") + 1).split("\u0000").join(",")}` : `a ${member.metadata.name}`;
+  const which = member.key
+    ? `${member.metadata.name}#${member.key
+        .slice(member.key.indexOf(":") + 1)
+        .split("\u0000")
+        .join(",")}`
+    : `a ${member.metadata.name}`;
   return `${copy} before this transaction ${write.change === "insert" ? "added" : write.change === "delete" ? "removed" : "changed"} ${which} in its aggregate, and it carries that part; reload it inside the transaction`;
 }
 
 /** The first write of this transaction to the row that the claim's copy does not show, if any. */
-function firstMissed(graph: AggregateGraph, transaction: object, claim: CopyClaim, movedTo: number | undefined, writes: RowWrite[]): RowWrite | undefined {
+function firstMissed(
+  graph: AggregateGraph,
+  transaction: object,
+  claim: CopyClaim,
+  movedTo: number | undefined,
+  writes: RowWrite[],
+): RowWrite | undefined {
   // A key or object built by hand that names the version this transaction wrote took it from the
   // transaction's own result: it claims to know that write (the claim is all there is to judge).
   if ((!claim.copy || !readStampOf(claim.copy)) && movedTo !== undefined && claim.carried === movedTo) return undefined;

@@ -40,7 +40,9 @@ export function preloadFromSnapshots(call: PreloadCall): void {
   const graph = aggregateGraphOf(dataSourceOf(call.queryRunner));
   if (graph.isRoot(metadata) || graph.isMember(metadata)) return; // roots move beside members: more than one statement
   // Statements TypeORM adds after its pre-load (links, orphans) come from relations other than a key in the row.
-  const heldBeyondRow = metadata.relations.some((relation) => !(relation.isManyToOne || relation.isOneToOneOwner) && relation.getEntityValue(entity!) !== undefined);
+  const heldBeyondRow = metadata.relations.some(
+    (relation) => !(relation.isManyToOne || relation.isOneToOneOwner) && relation.getEntityValue(entity!) !== undefined,
+  );
   if (heldBeyondRow || (call.operation === "remove" && metadata.manyToManyRelations.length > 0)) return;
   if (dataSourceOf(call.queryRunner).subscribers.some(listensToWrites) || hasWriteListeners(metadata)) return;
   persist.dropOwnTransaction();
@@ -52,9 +54,13 @@ function usableSnapshot(subject: PersistenceSubject, operation: "save" | "remove
   const snapshot = snapshotOf(entity);
   if (!snapshot || !carriesItsRead(metadata, entity)) return undefined;
   // Every relation the copy holds must have been held when read (its keys then are what TypeORM would load).
-  if (metadata.relations.some((relation) => relation.getEntityValue(entity) !== undefined && relation.getEntityValue(snapshot) === undefined)) return undefined;
+  if (
+    metadata.relations.some((relation) => relation.getEntityValue(entity) !== undefined && relation.getEntityValue(snapshot) === undefined)
+  )
+    return undefined;
   // A removal reads every many-to-many link (to delete it): the copy must have held them all.
-  if (operation === "remove" && metadata.manyToManyRelations.some((relation) => relation.getEntityValue(snapshot) === undefined)) return undefined;
+  if (operation === "remove" && metadata.manyToManyRelations.some((relation) => relation.getEntityValue(snapshot) === undefined))
+    return undefined;
   if (rowKey(metadata, entity) !== rowKey(metadata, snapshot)) return undefined;
   return snapshot;
 }
@@ -101,10 +107,28 @@ export async function verifyUnchangedSnapshots(unit: PersistenceUnit, checkedEls
     const { metadata } = subject;
     const column = occVersionColumn(metadata)!;
     const carried = column.getEntityValue(subject.entity!) as number;
-    const expected = expectedVersion(unit.queryRunner, { metadata, versionColumn: column, identifier: subject.identifier!, carried, copy: subject.entity, operation: "update" });
-    const actual = (await readVersions(unit.queryRunner, metadata, column, [subject.identifier!])).get(rowKey(metadata, subject.identifier!)) ?? null;
+    const expected = expectedVersion(unit.queryRunner, {
+      metadata,
+      versionColumn: column,
+      identifier: subject.identifier!,
+      carried,
+      copy: subject.entity,
+      operation: "update",
+    });
+    const actual =
+      (await readVersions(unit.queryRunner, metadata, column, [subject.identifier!])).get(rowKey(metadata, subject.identifier!)) ?? null;
     if (actual !== expected) {
-      throw staleErrorFromVersion({ metadata, versionColumn: column, identifier: subject.identifier!, expectedVersion: carried, operation: "update", entity: subject.entity }, actual);
+      throw staleErrorFromVersion(
+        {
+          metadata,
+          versionColumn: column,
+          identifier: subject.identifier!,
+          expectedVersion: carried,
+          operation: "update",
+          entity: subject.entity,
+        },
+        actual,
+      );
     }
   }
 }

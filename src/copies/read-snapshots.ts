@@ -30,7 +30,9 @@ export function snapshotsCopiesOf(metadata: EntityMetadata): boolean {
       // A transformer's value is compared in its database form: a copy of the entity's form (a class instance) is not that.
       metadata.columns.every((column) => !column.transformer) &&
       !metadata.treeType &&
-      metadata.relations.every((relation) => !relation.isLazy && relation.joinColumns.every((column) => column.referencedColumn?.isPrimary !== false)) &&
+      metadata.relations.every(
+        (relation) => !relation.isLazy && relation.joinColumns.every((column) => column.referencedColumn?.isPrimary !== false),
+      ) &&
       metadata.inheritancePattern === undefined &&
       metadata.parentEntityMetadata === undefined &&
       metadata.childEntityMetadatas.length === 0;
@@ -120,4 +122,3 @@ function copyOf(value: unknown): unknown {
     return JSON.parse(JSON.stringify(value)) as unknown;
   }
 }
-

@@ -32,7 +32,13 @@ export function transactionTokenOf(queryRunner: QueryRunner | undefined): object
 }
 
 /** The object now holds the row as read (or written) through `queryRunner` at `version`, as of `seq` (now by default). */
-export function stampRead(object: object, version: number | undefined, queryRunner: QueryRunner | undefined, seq = tick(), overtaken = false): Undo {
+export function stampRead(
+  object: object,
+  version: number | undefined,
+  queryRunner: QueryRunner | undefined,
+  seq = tick(),
+  overtaken = false,
+): Undo {
   const previous = stamps.get(object);
   stamps.set(object, { seq, version, transaction: transactionTokenOf(queryRunner), ...(overtaken ? { overtaken } : {}) });
   return () => (previous ? stamps.set(object, previous) : stamps.delete(object));

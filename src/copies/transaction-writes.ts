@@ -24,5 +24,6 @@ export function recordMemberWrite(
   const state = transactionStateOf(queryRunner);
   const depth = transactionDepthOf(queryRunner);
   const key = member.identifier ? rowKey(member.metadata, member.identifier) : undefined;
-  for (const rootKey of rootKeys) state.recordWrite(rootKey, { seq: tick(), kind: "member", change, member: { metadata: member.metadata, key } }, depth);
+  for (const rootKey of rootKeys)
+    state.recordWrite(rootKey, { seq: tick(), kind: "member", change, member: { metadata: member.metadata, key } }, depth);
 }

@@ -17,24 +17,40 @@ import { recordMemberWrite, recordRowWrite } from "./transaction-writes";
  * members inside each aggregate. Returns the moment the unit's objects are current as of, for
  * {@link stampUnitCopies}: after its writes, before anything an after-event does.
  */
-export function recordUnitWrites(unit: PersistenceUnit, writing: PersistenceSubject[], membership: ReadonlyMap<PersistenceSubject, Membership> | undefined): number {
+export function recordUnitWrites(
+  unit: PersistenceUnit,
+  writing: PersistenceSubject[],
+  membership: ReadonlyMap<PersistenceSubject, Membership> | undefined,
+): number {
   const queryRunner = unit.queryRunner;
   const graph = aggregateGraphOf(dataSourceOf(queryRunner));
   for (const subject of writing) {
     if (!subject.identifier) continue;
-    if (occVersionColumn(subject.metadata) || graph.isRoot(subject.metadata) || graph.isMember(subject.metadata)) recordRowWrite(queryRunner, subject.metadata, subject.identifier);
+    if (occVersionColumn(subject.metadata) || graph.isRoot(subject.metadata) || graph.isMember(subject.metadata))
+      recordRowWrite(queryRunner, subject.metadata, subject.identifier);
   }
   for (const [subject, { current, next }] of membership ?? []) {
     const before = new Set(current.map((root) => root.key));
     const after = new Set(next.map((root) => root.key));
     const member = { metadata: subject.metadata, identifier: subject.identifier };
     // A recovered row comes back into its aggregate, a soft-removed one leaves it (their queries hide it).
-    if (subject.mustBeInserted || subject.mustBeRecovered) recordMemberWrite(queryRunner, after.size > 0 ? after : before, "insert", member);
+    if (subject.mustBeInserted || subject.mustBeRecovered)
+      recordMemberWrite(queryRunner, after.size > 0 ? after : before, "insert", member);
     else if (subject.mustBeRemoved || subject.mustBeSoftRemoved) recordMemberWrite(queryRunner, before, "delete", member);
     else {
-      recordMemberWrite(queryRunner, [...before].filter((key) => after.has(key) || after.size === 0), "update", member);
+      recordMemberWrite(
+        queryRunner,
+        [...before].filter((key) => after.has(key) || after.size === 0),
+        "update",
+        member,
+      );
       recordMemberWrite(queryRunner, after.size === 0 ? [] : [...before].filter((key) => !after.has(key)), "delete", member);
-      recordMemberWrite(queryRunner, [...after].filter((key) => !before.has(key)), "insert", member);
+      recordMemberWrite(
+        queryRunner,
+        [...after].filter((key) => !before.has(key)),
+        "insert",
+        member,
+      );
     }
   }
   return tick();
@@ -51,9 +67,12 @@ export function stampUnitCopies(unit: PersistenceUnit, seq: number, undos: Undo[
   for (const subject of unit.allSubjects) {
     if (!subject.entity) continue;
     // Written again since (an after-event subscriber, through the same transaction): the object is behind the row.
-    const overtaken = Boolean(state && subject.identifier && state.writesTo(rowKey(subject.metadata, subject.identifier)).some((write) => write.seq > seq));
+    const overtaken = Boolean(
+      state && subject.identifier && state.writesTo(rowKey(subject.metadata, subject.identifier)).some((write) => write.seq > seq),
+    );
     undos.push(stampRead(subject.entity, versionOf(subject, subject.entity), queryRunner, seq, overtaken));
-    if (snapshotsCopiesOf(subject.metadata)) undos.push(subject.mustBeRemoved ? dropSnapshot(subject.entity) : takeSnapshot(subject.metadata, subject.entity));
+    if (snapshotsCopiesOf(subject.metadata))
+      undos.push(subject.mustBeRemoved ? dropSnapshot(subject.entity) : takeSnapshot(subject.metadata, subject.entity));
   }
 }
 

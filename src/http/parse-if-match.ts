@@ -2,7 +2,6 @@ import { DECIMAL_VERSION, isVersionNumber } from "../version/version-value";
 import { PreconditionHeaderError } from "./precondition-header-error";
 import { PreconditionRequiredError } from "./precondition-required-error";
 
-
 /**
  * Reads the version a client expects from its `If-Match` header, strictly: exactly one strong ETag
  * in {@link etagFor}'s format (`"3"`). Surrounding spaces are allowed; nothing else is.

@@ -199,7 +199,10 @@ const probed = new WeakSet<DataSource>();
 export function installPersistenceHook(hook: PersistenceHook): void {
   assertVerifiedTypeOrm();
   // Every shape is checked before anything is patched: all or nothing.
-  const SubjectExecutor = loadClass("typeorm/persistence/SubjectExecutor", "SubjectExecutor", [...Object.values(EXECUTOR_METHODS), "recompute"]);
+  const SubjectExecutor = loadClass("typeorm/persistence/SubjectExecutor", "SubjectExecutor", [
+    ...Object.values(EXECUTOR_METHODS),
+    "recompute",
+  ]);
   const executorPrototype = SubjectExecutor.prototype as Prototype;
   if (executorPrototype[PATCHED]) return;
   const Subject = loadClass("typeorm/persistence/Subject", "Subject", ["createValueSetAndPopChangeMap"]);
@@ -227,7 +230,8 @@ export function installPersistenceHook(hook: PersistenceHook): void {
   const recompute = executorPrototype.recompute as (this: PersistenceUnit) => void;
   executorPrototype.recompute = sameArity(recompute, function (this: PersistenceUnit) {
     recompute.call(this);
-    if (this.hasExecutableOperations !== true && this.hasExecutableOperations !== false) incompatible("SubjectExecutor.hasExecutableOperations");
+    if (this.hasExecutableOperations !== true && this.hasExecutableOperations !== false)
+      incompatible("SubjectExecutor.hasExecutableOperations");
     if (!this.hasExecutableOperations && hook.mustRun(this)) this.hasExecutableOperations = true;
   });
   executorPrototype[PATCHED] = true;
@@ -275,7 +279,8 @@ export function installPersistenceHook(hook: PersistenceHook): void {
     // The callback runs marked as inside this transaction (see ./transaction-scope.ts).
     const marked = args.map((arg) =>
       typeof arg === "function"
-        ? (manager: EntityManager) => (manager?.queryRunner ? runInTransactionScope(dataSource, manager.queryRunner, () => arg(manager)) : arg(manager))
+        ? (manager: EntityManager) =>
+            manager?.queryRunner ? runInTransactionScope(dataSource, manager.queryRunner, () => arg(manager)) : arg(manager)
         : arg,
     );
     if (this.queryRunner) return transaction.apply(this, marked);
@@ -368,7 +373,10 @@ function probePreload(Subject: TypeOrmClass, EntityLoader: TypeOrmClass): void {
     const subject = new Subject({ metadata: {}, identifier: { id: 1 } });
     expectFields("Subject", subject, { databaseEntityLoaded: is(false) });
     const queryRunner = {};
-    expectFields("SubjectDatabaseEntityLoader", new EntityLoader(queryRunner, [subject]), { queryRunner: is(queryRunner), subjects: isArrayOf(subject) });
+    expectFields("SubjectDatabaseEntityLoader", new EntityLoader(queryRunner, [subject]), {
+      queryRunner: is(queryRunner),
+      subjects: isArrayOf(subject),
+    });
   });
 }
 
@@ -413,7 +421,8 @@ function builderWriteOf(builder: QueryBuilderShape): BuilderWrite {
   const dataSource = dataSourceOf(builder);
   const alias = map.mainAlias;
   // A raw table name may still reach an entity's table (schema-qualified, or another case on SQLite).
-  const rawTable = !alias?.hasMetadata && typeof alias?.tablePath === "string" ? metadataOfTablePath(dataSource, alias.tablePath) : undefined;
+  const rawTable =
+    !alias?.hasMetadata && typeof alias?.tablePath === "string" ? metadataOfTablePath(dataSource, alias.tablePath) : undefined;
   return {
     kind,
     dataSource,
@@ -444,9 +453,14 @@ export function transactionDepthOf(queryRunner: QueryRunner): number {
 }
 
 type FieldCheck = (value: unknown) => boolean;
-const is = (expected: unknown): FieldCheck => (value) => value === expected;
-const isArrayOf = (...items: unknown[]): FieldCheck => (value) =>
-  Array.isArray(value) && value.length === items.length && items.every((item, i) => value[i] === item);
+const is =
+  (expected: unknown): FieldCheck =>
+  (value) =>
+    value === expected;
+const isArrayOf =
+  (...items: unknown[]): FieldCheck =>
+  (value) =>
+    Array.isArray(value) && value.length === items.length && items.every((item, i) => value[i] === item);
 
 /** Fails unless every field of `instance` passes its check; `in` tells a field TypeORM sets to undefined from one it lacks. */
 function expectFields(what: string, instance: object, checks: Record<string, FieldCheck | "in">): void {
@@ -504,7 +518,11 @@ function probeEntryPoints(EntityPersistExecutor: TypeOrmClass): void {
     expectFields("EntityPersistExecutor", standalone, { dataSource: is(dataSource), queryRunner: is(undefined), options: is(options) });
     expectFields("EntityPersistExecutor", bound, { queryRunner: is(queryRunner), options: is(undefined) });
     const manager = new EntityManager(dataSource);
-    expectFields("EntityManager", { dataSource: dataSourceOf(manager), queryRunner: manager.queryRunner }, { dataSource: is(dataSource), queryRunner: is(undefined) });
+    expectFields(
+      "EntityManager",
+      { dataSource: dataSourceOf(manager), queryRunner: manager.queryRunner },
+      { dataSource: is(dataSource), queryRunner: is(undefined) },
+    );
     expectFields("EntityManager", new EntityManager(dataSource, queryRunner), { queryRunner: is(queryRunner) });
   });
 }
@@ -530,23 +548,38 @@ function probeDataSource(dataSource: DataSource): void {
     const expectWrite = (qb: unknown, expected: Partial<Record<keyof BuilderWrite, FieldCheck>>) => {
       const shape = qb as QueryBuilderShape;
       if (!builderWrappers.has(shape.execute)) incompatible(`${shape.constructor.name}.execute is not a method typeorm-occ wraps`);
-      expectFields(`a ${shape.expressionMap.queryType} query builder's`, builderWriteOf(shape), { dataSource: is(dataSource), ...expected });
+      expectFields(`a ${shape.expressionMap.queryType} query builder's`, builderWriteOf(shape), {
+        dataSource: is(dataSource),
+        ...expected,
+      });
     };
     const insert = () => builder().insert().into(table);
     const first = { a: 1 };
     const second = { a: 2 };
-    const plainInsert = { kind: is("insert"), values: isArrayOf(first, second), metadata: is(undefined), rawTable: is(false), upsert: is(false), fromSelect: is(false), queryRunner: is(undefined) };
+    const plainInsert = {
+      kind: is("insert"),
+      values: isArrayOf(first, second),
+      metadata: is(undefined),
+      rawTable: is(false),
+      upsert: is(false),
+      fromSelect: is(false),
+      queryRunner: is(undefined),
+    };
     expectWrite(insert().values([first, second]), plainInsert);
     expectWrite(insert().values(first).orUpdate(["a"], ["id"]), { upsert: is(true) });
     const withConflict = insert().values(first) as unknown as { onConflict?: (statement: string) => unknown };
     if (typeof withConflict.onConflict === "function") expectWrite(withConflict.onConflict(`("id") DO NOTHING`), { upsert: is(true) });
     const fromSelect = insert() as unknown as { valuesFromSelect?: (select: unknown) => unknown };
-    if (typeof fromSelect.valuesFromSelect === "function") expectWrite(fromSelect.valuesFromSelect(builder().select("1")), { fromSelect: is(true) });
+    if (typeof fromSelect.valuesFromSelect === "function")
+      expectWrite(fromSelect.valuesFromSelect(builder().select("1")), { fromSelect: is(true) });
     expectWrite(builder().update(table).set(first), { kind: is("update"), values: isArrayOf(first) });
     const rawDelete = builder().delete().from(table);
     expectWrite(rawDelete, { kind: is("delete"), values: isArrayOf() });
     // Where the write guard looks for a raw table name that still reaches an entity's table.
-    expectFields("a raw table's alias", (rawDelete as unknown as QueryBuilderShape).expressionMap.mainAlias ?? {}, { hasMetadata: is(false), tablePath: is(table) });
+    expectFields("a raw table's alias", (rawDelete as unknown as QueryBuilderShape).expressionMap.mainAlias ?? {}, {
+      hasMetadata: is(false),
+      tablePath: is(table),
+    });
     expectWrite(builder().softDelete().from(table), { kind: is("soft-delete") });
     expectWrite(builder().restore().from(table), { kind: is("restore") });
     expectWrite(dataSource.createQueryBuilder(queryRunner).delete().from(table), { queryRunner: is(queryRunner) });
@@ -556,7 +589,8 @@ function probeDataSource(dataSource: DataSource): void {
       expectFields("EntityMetadata", metadata, { connection: is(dataSource) });
     }
     const [sql, parameters] = escapeQueryWithParameters(dataSource, "SELECT :probe", { probe: "p" });
-    if (sql.includes(":probe") || !Array.isArray(parameters) || !parameters.includes("p")) incompatible("the driver's escapeQueryWithParameters");
+    if (sql.includes(":probe") || !Array.isArray(parameters) || !parameters.includes("p"))
+      incompatible("the driver's escapeQueryWithParameters");
   });
   probed.add(dataSource);
 }

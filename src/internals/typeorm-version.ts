@@ -25,9 +25,12 @@ export function assertVerifiedTypeOrm(version = installedTypeOrmVersion()): void
   if (version === undefined || isVerifiedTypeOrm(version)) return;
   const range = VERIFIED_TYPEORM.map(({ from, below }) => `>=${from} <${below}`).join(" || ");
   if (process.env[UNVERIFIED_TYPEORM_OPT_IN] === version) {
-    process.emitWarning(`typeorm-occ runs on TypeORM ${version}, outside the versions it was verified on (${range}), because ${UNVERIFIED_TYPEORM_OPT_IN}=${version}`, {
-      code: "TYPEORM_OCC_UNVERIFIED_TYPEORM",
-    });
+    process.emitWarning(
+      `typeorm-occ runs on TypeORM ${version}, outside the versions it was verified on (${range}), because ${UNVERIFIED_TYPEORM_OPT_IN}=${version}`,
+      {
+        code: "TYPEORM_OCC_UNVERIFIED_TYPEORM",
+      },
+    );
     return;
   }
   throw new TypeOrmCompatibilityError(
@@ -39,7 +42,10 @@ export function assertVerifiedTypeOrm(version = installedTypeOrmVersion()): void
 /** True for a release inside one of the verified ranges; a pre-release never is. */
 export function isVerifiedTypeOrm(version: string): boolean {
   const parsed = parse(version);
-  return parsed !== undefined && VERIFIED_TYPEORM.some(({ from, below }) => compare(parsed, parse(from)!) >= 0 && compare(parsed, parse(below)!) < 0);
+  return (
+    parsed !== undefined &&
+    VERIFIED_TYPEORM.some(({ from, below }) => compare(parsed, parse(from)!) >= 0 && compare(parsed, parse(below)!) < 0)
+  );
 }
 
 /** The version in the installed TypeORM's package.json (not exported by its `exports` map, so read from disk). */

@@ -11,7 +11,9 @@ import { hasGuardedEntities } from "./guarded-entities";
 export function assertDriverRequirements(dataSource: DataSource): void {
   const options = dataSource.options as { type: string; flags?: unknown; extra?: { flags?: unknown } };
   if (options.type !== "mysql" && options.type !== "mariadb") return;
-  const flags = [options.flags, options.extra?.flags].flatMap((value) => (Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : []));
+  const flags = [options.flags, options.extra?.flags].flatMap((value) =>
+    Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : [],
+  );
   if (!flags.some((flag) => String(flag).trim().toUpperCase() === "-FOUND_ROWS")) return;
   if (!hasGuardedEntities(dataSource)) return;
   throw new TypeOrmCompatibilityError(

@@ -56,7 +56,10 @@ export function occSchema<T>(schema: EntitySchema<T>, options: OccSchemaOptions<
     if (!column) throw new EntityDefinitionError(name, `occSchema versionColumn "${propertyName}" is not one of the schema's columns`);
     // Only a version column gets 1 on INSERT and +1 on UPDATE from TypeORM.
     column.version = true;
-    declareVersionColumn(key, typeof column.type === "string" ? { propertyName, type: column.type } : { propertyName, designType: column.type });
+    declareVersionColumn(
+      key,
+      typeof column.type === "string" ? { propertyName, type: column.type } : { propertyName, designType: column.type },
+    );
   }
   if (options.aggregateRoot) declareAggregateRoot(key);
   const members: readonly string[] = options.aggregateMember === undefined ? [] : [options.aggregateMember].flat();

@@ -6,15 +6,7 @@
  */
 
 /** Integer column types a version may use (the driver returns them as JS numbers). */
-export const INTEGER_COLUMN_TYPES: ReadonlySet<string> = new Set([
-  "int",
-  "integer",
-  "int4",
-  "int2",
-  "smallint",
-  "mediumint",
-  "tinyint",
-]);
+export const INTEGER_COLUMN_TYPES: ReadonlySet<string> = new Set(["int", "integer", "int4", "int2", "smallint", "mediumint", "tinyint"]);
 
 export interface VersionDeclaration {
   propertyName: string;

@@ -18,7 +18,9 @@ export function validateDataSourceMetadata(dataSource: DataSource): void {
 
 function validateEntity(metadata: EntityMetadata): void {
   // Declared on the class (or an ancestor) or on an embedded class it holds.
-  const declared = [metadata.target, ...metadata.allEmbeddeds.map((embedded) => embedded.type)].flatMap((owner) => versionDeclarationsOf(owner));
+  const declared = [metadata.target, ...metadata.allEmbeddeds.map((embedded) => embedded.type)].flatMap((owner) =>
+    versionDeclarationsOf(owner),
+  );
   const isRoot = isDeclaredAggregateRoot(metadata.target);
   const schema = isSchemaDeclared(metadata.target);
   if (declared.length === 0) {

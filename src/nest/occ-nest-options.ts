@@ -1,5 +1,3 @@
-import type { OccPrimaryReadsInterceptor } from "./occ-primary-reads.interceptor";
-
 /**
  * Options of {@link OccModule.forRoot} and {@link OccExceptionFilter}.
  *
@@ -11,7 +9,7 @@ export interface OccNestOptions {
   /** Prefix for problem `type` URIs (`${typeBase}stale-data`, …). Defaults to none: `type` is `"about:blank"`. */
   typeBase?: string;
   /**
-   * `OccModule.forRoot()` only: register {@link OccPrimaryReadsInterceptor} globally, so requests
+   * `OccModule.forRoot()` only: register `OccPrimaryReadsInterceptor` globally, so requests
    * other than GET, HEAD and OPTIONS read from the primary of a replicated DataSource. Defaults to true.
    */
   primaryReadsForWrites?: boolean;

@@ -16,7 +16,8 @@ import { isWriteMethod, withPrimaryReads } from "../replication/primary-reads";
 @Injectable()
 export class OccPrimaryReadsInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== "http" || !isWriteMethod(context.switchToHttp().getRequest<{ method?: string }>().method)) return next.handle();
+    if (context.getType() !== "http" || !isWriteMethod(context.switchToHttp().getRequest<{ method?: string }>().method))
+      return next.handle();
     // The handler runs when the observable is subscribed to: subscribe inside the scope.
     return new Observable((subscriber) => withPrimaryReads(() => next.handle().subscribe(subscriber)));
   }

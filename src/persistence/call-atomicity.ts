@@ -36,7 +36,8 @@ export async function secureAtomicity(unit: PersistenceUnit): Promise<void> {
     unit.softRemoveSubjects.length +
     unit.recoverSubjects.length +
     (guarded.some((subject) => graph.isMember(subject.metadata)) ? 1 : 0); // a root moved for its members
-  const listeners = dataSourceOf(unit.queryRunner).subscribers.some(listensToWrites) || guarded.some((subject) => hasAfterListeners(subject.metadata));
+  const listeners =
+    dataSourceOf(unit.queryRunner).subscribers.some(listensToWrites) || guarded.some((subject) => hasAfterListeners(subject.metadata));
   if (call.mode === "none") {
     // Several chunks are several units; a subscriber that writes adds statements of its own.
     if (writes <= 1 && !call.chunked && !listeners) return;
@@ -61,15 +62,22 @@ export function listensToWrites(subscriber: object): boolean {
 export function hasWriteListeners(metadata: EntityMetadata): boolean {
   return (
     hasAfterListeners(metadata) ||
-    [metadata.beforeInsertListeners, metadata.beforeUpdateListeners, metadata.beforeRemoveListeners, metadata.beforeSoftRemoveListeners, metadata.beforeRecoverListeners].some(
-      (listeners) => listeners.length > 0,
-    )
+    [
+      metadata.beforeInsertListeners,
+      metadata.beforeUpdateListeners,
+      metadata.beforeRemoveListeners,
+      metadata.beforeSoftRemoveListeners,
+      metadata.beforeRecoverListeners,
+    ].some((listeners) => listeners.length > 0)
   );
 }
 
 function hasAfterListeners(metadata: EntityMetadata): boolean {
-  return [metadata.afterInsertListeners, metadata.afterUpdateListeners, metadata.afterRemoveListeners, metadata.afterSoftRemoveListeners, metadata.afterRecoverListeners].some(
-    (listeners) => listeners.length > 0,
-  );
+  return [
+    metadata.afterInsertListeners,
+    metadata.afterUpdateListeners,
+    metadata.afterRemoveListeners,
+    metadata.afterSoftRemoveListeners,
+    metadata.afterRecoverListeners,
+  ].some((listeners) => listeners.length > 0);
 }
-

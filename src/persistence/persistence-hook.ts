@@ -1,7 +1,13 @@
 import type { DataSource, EntityMetadata, ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { MissingVersionError } from "../errors";
-import { dataSourceOf, transactionDepthOf, type PersistenceHook, type PersistenceSubject, type PersistenceUnit } from "../internals/typeorm-internals";
+import {
+  dataSourceOf,
+  transactionDepthOf,
+  type PersistenceHook,
+  type PersistenceSubject,
+  type PersistenceUnit,
+} from "../internals/typeorm-internals";
 import { aggregateGraphOf } from "../aggregate/aggregate-graph";
 import { attachAggregateLoadSubscribers } from "../aggregate/loaded-with";
 import { confirmRoots } from "../aggregate/confirm-roots";
@@ -30,7 +36,12 @@ import { expectedVersion } from "../copies/current-copy";
 import { attachReadStampSubscribers, stampQuietlyHydrated } from "../copies/read-stamp-subscriber";
 import { recordUnitWrites, stampUnitCopies } from "../copies/unit-writes";
 import { mergedInPlace, reloadInPlace } from "../copies/adopted-reads";
-import { preloadFromSnapshots, preloadedFromSnapshot, unverifiedSnapshots, verifyUnchangedSnapshots } from "../copies/preload-from-snapshots";
+import {
+  preloadFromSnapshots,
+  preloadedFromSnapshot,
+  unverifiedSnapshots,
+  verifyUnchangedSnapshots,
+} from "../copies/preload-from-snapshots";
 
 /** What one unit of work (one SubjectExecutor run) needs to remember between its phases. */
 interface UnitContext {
@@ -59,15 +70,33 @@ function versionedEntity(subject: PersistenceSubject): { column: ColumnMetadata;
 function carriedVersionOf(subject: PersistenceSubject, column: ColumnMetadata, entity: ObjectLiteral, operation: StaleOperation): number {
   const value = column.getEntityValue(entity);
   if (value === undefined || value === null) {
-    throw new MissingVersionError(subject.metadata.name, column.propertyPath, primaryKeyValues(subject.metadata, subject.identifier ?? entity));
+    throw new MissingVersionError(
+      subject.metadata.name,
+      column.propertyPath,
+      primaryKeyValues(subject.metadata, subject.identifier ?? entity),
+    );
   }
   return claimedVersion(subject.metadata, column, entity, value, operation);
 }
 
 /** The version a write of this row checks: what the copy carries, mapped onto this transaction's own move (see expectedVersion). */
-function expectedVersionOf(unit: PersistenceUnit, subject: PersistenceSubject, column: ColumnMetadata, entity: ObjectLiteral, operation: StaleOperation, carried = carriedVersionOf(subject, column, entity, operation)): number {
+function expectedVersionOf(
+  unit: PersistenceUnit,
+  subject: PersistenceSubject,
+  column: ColumnMetadata,
+  entity: ObjectLiteral,
+  operation: StaleOperation,
+  carried = carriedVersionOf(subject, column, entity, operation),
+): number {
   if (!subject.identifier) return carried;
-  return expectedVersion(unit.queryRunner, { metadata: subject.metadata, versionColumn: column, identifier: subject.identifier, carried, copy: entity, operation });
+  return expectedVersion(unit.queryRunner, {
+    metadata: subject.metadata,
+    versionColumn: column,
+    identifier: subject.identifier,
+    carried,
+    copy: entity,
+    operation,
+  });
 }
 
 export const persistenceHook: PersistenceHook = {
@@ -160,7 +189,8 @@ export const persistenceHook: PersistenceHook = {
     });
     // Rows inserted by this unit hold their first version for the rest of the transaction.
     for (const subject of context.inserted) {
-      if (subject.identifier) state.recordMove(rowKey(subject.metadata, subject.identifier), { from: undefined, to: INITIAL_VERSION }, depth);
+      if (subject.identifier)
+        state.recordMove(rowKey(subject.metadata, subject.identifier), { from: undefined, to: INITIAL_VERSION }, depth);
     }
   },
 
@@ -179,7 +209,14 @@ export const persistenceHook: PersistenceHook = {
         for (const subject of ours) {
           const { column, entity } = versionedEntity(subject)!;
           const key = rowKey(subject.metadata, subject.identifier!);
-          const expected = expectedVersionOf(unit, subject, column, entity, "update", context.inserted.has(subject) ? INITIAL_VERSION : undefined);
+          const expected = expectedVersionOf(
+            unit,
+            subject,
+            column,
+            entity,
+            "update",
+            context.inserted.has(subject) ? INITIAL_VERSION : undefined,
+          );
           const moved = state.movedVersion(key);
           const next = moved?.to !== undefined && expected === moved.to ? expected : expected + 1;
           const generated = await checkedUpdate(queryRunner, {
@@ -282,7 +319,14 @@ function validateBeforeWriting(unit: PersistenceUnit, context: UnitContext): voi
       if (hasCompletePrimaryKey(subject.metadata, entity)) {
         // It was read from the database once, and its row has been deleted since.
         throw staleErrorFromVersion(
-          { metadata: subject.metadata, versionColumn: column, identifier: primaryKeyValues(subject.metadata, entity), expectedVersion: expected, operation: "update", entity },
+          {
+            metadata: subject.metadata,
+            versionColumn: column,
+            identifier: primaryKeyValues(subject.metadata, entity),
+            expectedVersion: expected,
+            operation: "update",
+            entity,
+          },
           null,
         );
       }
@@ -305,7 +349,14 @@ function validateBeforeWriting(unit: PersistenceUnit, context: UnitContext): voi
     // A snapshot is what the copy was read as: only a row TypeORM loaded says the copy is outdated.
     if (isVersionNumber(loaded) && loaded !== expected && !preloadedFromSnapshot(subject)) {
       throw staleErrorFromVersion(
-        { metadata: subject.metadata, versionColumn: column, identifier: subject.identifier ?? primaryKeyValues(subject.metadata, entity), expectedVersion: carried, operation, entity },
+        {
+          metadata: subject.metadata,
+          versionColumn: column,
+          identifier: subject.identifier ?? primaryKeyValues(subject.metadata, entity),
+          expectedVersion: carried,
+          operation,
+          entity,
+        },
         loaded,
       );
     }
@@ -327,7 +378,14 @@ async function softRemoveOrRecover(unit: PersistenceUnit, original: () => Promis
         const key = rowKey(subject.metadata, subject.identifier!);
         const movedAlready = state.movedVersion(key)?.to === expected;
         const next = movedAlready ? expected : expected + 1;
-        const write = { metadata: subject.metadata, versionColumn: column, identifier: subject.identifier!, expectedVersion: expected, entity, reload: unit.options?.reload !== false };
+        const write = {
+          metadata: subject.metadata,
+          versionColumn: column,
+          identifier: subject.identifier!,
+          expectedVersion: expected,
+          entity,
+          reload: unit.options?.reload !== false,
+        };
         const generated = await checkedSoftDeleteOrRestore(unit.queryRunner, operation, write, movedAlready);
         mergeGenerated(unit, subject, generated, column, next);
         if (!movedAlready) state.recordMove(key, { from: expected, to: next }, transactionDepthOf(unit.queryRunner));

@@ -39,7 +39,10 @@ export function staleErrorFromVersion(write: StaleWrite | Omit<StaleWrite, "vers
 
 /** A row that had to exist (a parent written under, a root moved by key) is gone: removed meanwhile. */
 export function rowGoneError(row: { metadata: EntityMetadata; primaryKey: ObjectLiteral }): StaleDataError {
-  return staleErrorFromVersion({ metadata: row.metadata, identifier: row.primaryKey, expectedVersion: null, operation: "update", entity: undefined }, null);
+  return staleErrorFromVersion(
+    { metadata: row.metadata, identifier: row.primaryKey, expectedVersion: null, operation: "update", entity: undefined },
+    null,
+  );
 }
 
 /**
@@ -62,7 +65,9 @@ export async function readVersions(
   const [key] = metadata.primaryColumns;
   if (metadata.primaryColumns.length === 1) {
     // One IN list: TypeORM's whereInIds writes `pk = :a OR pk = :b …`, which SQLite refuses past 1,000 rows.
-    query.where(`${alias}.${key.propertyPath} IN (:...occIds)`, { occIds: identifiers.map((identifier) => key.getEntityValue(identifier)) });
+    query.where(`${alias}.${key.propertyPath} IN (:...occIds)`, {
+      occIds: identifiers.map((identifier) => key.getEntityValue(identifier)),
+    });
   } else {
     query.whereInIds(identifiers.map((identifier) => metadata.getEntityIdMap(identifier) ?? identifier));
   }

@@ -97,7 +97,10 @@ export async function checkedDelete(
     const conditions = batch.conditions.map((rows, n) => {
       query.setParameter(`occ_version_${n}`, rows[0].expectedVersion);
       if (metadata.primaryColumns.length === 1) {
-        query.setParameter(`occ_ids_${n}`, rows.map((row) => key.getEntityValue(row.identifier)));
+        query.setParameter(
+          `occ_ids_${n}`,
+          rows.map((row) => key.getEntityValue(row.identifier)),
+        );
         return `(${version} = :occ_version_${n} AND ${escape(key.databaseName)} IN (:...occ_ids_${n}))`;
       }
       const parts = metadata.primaryColumns.map((column, index) => {
@@ -112,7 +115,12 @@ export async function checkedDelete(
 
     // Rows this statement deleted are gone too: a row still there at another version is the stale
     // one; failing that, one that was gone before (which of the missing ones cannot be told apart).
-    const survivors = await readVersions(queryRunner, metadata, versionColumn, batch.rows.map((removal) => removal.identifier));
+    const survivors = await readVersions(
+      queryRunner,
+      metadata,
+      versionColumn,
+      batch.rows.map((removal) => removal.identifier),
+    );
     const actualVersionOf = (removal: CheckedRemoval) => survivors.get(rowKey(metadata, removal.identifier)) ?? null;
     const stale =
       batch.rows.find((removal) => actualVersionOf(removal) !== null && actualVersionOf(removal) !== removal.expectedVersion) ??
@@ -185,7 +193,8 @@ function affectedRows(result: UpdateResult | DeleteResult, metadata: EntityMetad
 function structuredCloneValues(values: ObjectLiteral): ObjectLiteral {
   const copy: ObjectLiteral = {};
   for (const [key, value] of Object.entries(values)) {
-    copy[key] = value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype ? structuredCloneValues(value) : value;
+    copy[key] =
+      value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype ? structuredCloneValues(value) : value;
   }
   return copy;
 }

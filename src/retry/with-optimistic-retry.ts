@@ -86,7 +86,13 @@ export function isDeadlock(error: unknown): boolean {
  */
 export function isLockWaitTimeout(error: unknown): boolean {
   const code = driverField(error, "code");
-  return isLockTimeoutError(error) || isSharedConnectionBusy(error) || code === "55P03" || code === "SQLITE_BUSY" || mysqlError(error, "ER_LOCK_WAIT_TIMEOUT", 1205);
+  return (
+    isLockTimeoutError(error) ||
+    isSharedConnectionBusy(error) ||
+    code === "55P03" ||
+    code === "SQLITE_BUSY" ||
+    mysqlError(error, "ER_LOCK_WAIT_TIMEOUT", 1205)
+  );
 }
 
 /** Ours: the in-process twin of SQLITE_BUSY (its own `code` is "shared-connection-busy"); by name too, for two copies of the package. */

@@ -44,7 +44,12 @@ export function assertStorableVersion(metadata: EntityMetadata, column: ColumnMe
   const version = assertVersion(metadata.name, column.propertyPath, value);
   const largest = largestVersion(metadata, column);
   if (version >= largest) {
-    throw new InvalidVersionError(metadata.name, column.propertyPath, value, `its ${String(column.type)} column holds versions below ${largest} (leaving room for the next one)`);
+    throw new InvalidVersionError(
+      metadata.name,
+      column.propertyPath,
+      value,
+      `its ${String(column.type)} column holds versions below ${largest} (leaving room for the next one)`,
+    );
   }
   return version;
 }

@@ -42,6 +42,7 @@ export function parseVersion(input: unknown, label = "version"): number {
 
 /** Why a string is not a version: an ETag belongs to parseIfMatch(); anything else is not written as a version is. */
 function stringProblem(input: string): string {
-  if (looksLikeEtag(input)) return 'it is an If-Match header value (an ETag): read it with parseIfMatch() from "typeorm-occ/http", which takes the quotes off';
+  if (looksLikeEtag(input))
+    return 'it is an If-Match header value (an ETag): read it with parseIfMatch() from "typeorm-occ/http", which takes the quotes off';
   return 'a version is written as decimal digits only, e.g. "3" (no sign, spaces, decimals or exponent; at most 2^53 - 1)';
 }

@@ -57,7 +57,11 @@ export function guardBuilderWrite(write: BuilderWrite): void {
     );
   }
   if (write.fromSelect) {
-    throw new UnguardedWriteError(metadata.name, operation, "INSERT … SELECT would copy versions from the query; insert rows with save() or insert() without a version");
+    throw new UnguardedWriteError(
+      metadata.name,
+      operation,
+      "INSERT … SELECT would copy versions from the query; insert rows with save() or insert() without a version",
+    );
   }
   const setsVersion = write.values.some((values) => {
     const value = column.getEntityValue(values);

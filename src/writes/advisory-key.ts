@@ -14,7 +14,8 @@ const OPERATION = "withAdvisoryLock";
  */
 export function advisoryLockId(key: unknown): bigint {
   if (typeof key === "number") {
-    if (!Number.isSafeInteger(key)) throw invalidArgument(lockNameOf(key), OPERATION, `a number key must be a safe integer, got ${describe(key)}`);
+    if (!Number.isSafeInteger(key))
+      throw invalidArgument(lockNameOf(key), OPERATION, `a number key must be a safe integer, got ${describe(key)}`);
     return BigInt(key);
   }
   if (typeof key !== "string" || key.length === 0) {

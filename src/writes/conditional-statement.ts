@@ -32,12 +32,14 @@ export async function sendConditionalUpdate(
   const conditions: ColumnMetadata[] = [];
   for (const [property, value] of Object.entries(where)) {
     const column = metadata.findColumnWithPropertyPath(property);
-    if (!column || column.relationMetadata || column.embeddedMetadata || column.transformer || !PLAIN_WHERE.has(typeof value)) return undefined;
+    if (!column || column.relationMetadata || column.embeddedMetadata || column.transformer || !PLAIN_WHERE.has(typeof value))
+      return undefined;
     if (CONVERTED.test(String(driver.normalizeType(column)))) return undefined;
     conditions.push(column);
   }
   const set = metadata.columns.filter((column) => column.getEntityValue(values) !== undefined);
-  if (conditions.length === 0 || set.some((column) => column.relationMetadata || CONVERTED.test(String(driver.normalizeType(column))))) return undefined;
+  if (conditions.length === 0 || set.some((column) => column.relationMetadata || CONVERTED.test(String(driver.normalizeType(column)))))
+    return undefined;
 
   const bound: ObjectLiteral = { ...parameters };
   const shape = bindSetList(set, values, (value, column) => driver.preparePersistentValue(value, column), bound);
@@ -56,7 +58,9 @@ export async function sendConditionalUpdate(
   const [sql, args] = escapeQueryWithParameters(dataSource, template, bound);
   const result: { affected?: unknown } = await queryRunner.query(sql, args, true);
   if (typeof result.affected !== "number") {
-    throw new TypeOrmCompatibilityError(`the ${driver.options.type} driver did not report affected rows for a write to ${metadata.name}; updateIf cannot tell whether its condition held`);
+    throw new TypeOrmCompatibilityError(
+      `the ${driver.options.type} driver did not report affected rows for a write to ${metadata.name}; updateIf cannot tell whether its condition held`,
+    );
   }
   return result.affected;
 }

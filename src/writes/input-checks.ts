@@ -27,7 +27,9 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 /** A plain object or an entity instance: something whose own keys are property names. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof FindOperator);
+  return (
+    typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof FindOperator)
+  );
 }
 
 export function isFindOperator(value: unknown): value is FindOperator<unknown> {
@@ -35,7 +37,20 @@ export function isFindOperator(value: unknown): value is FindOperator<unknown> {
 }
 
 /** Operators whose parameters are the values a column is compared with. */
-const COMPARING = new Set(["equal", "not", "lessThan", "lessThanOrEqual", "moreThan", "moreThanOrEqual", "in", "any", "between", "isNull", "and", "or"]);
+const COMPARING = new Set([
+  "equal",
+  "not",
+  "lessThan",
+  "lessThanOrEqual",
+  "moreThan",
+  "moreThanOrEqual",
+  "in",
+  "any",
+  "between",
+  "isNull",
+  "and",
+  "or",
+]);
 
 /**
  * The values a where criterion compares its column with: the value itself, or every value inside
@@ -48,7 +63,8 @@ export function comparedValues(criterion: unknown): unknown[] | undefined {
   if (!COMPARING.has(criterion.type)) return undefined;
   if (criterion.type === "isNull") return [];
   if (criterion.child) return comparedValues(criterion.child);
-  const inner: unknown[] = criterion.type === "and" || criterion.type === "or" || criterion.multipleParameters ? toArray(criterion.value) : [criterion.value];
+  const inner: unknown[] =
+    criterion.type === "and" || criterion.type === "or" || criterion.multipleParameters ? toArray(criterion.value) : [criterion.value];
   const values: unknown[] = [];
   for (const item of inner) {
     const found = isFindOperator(item) ? comparedValues(item) : [item];
@@ -87,9 +103,15 @@ export function refuseMemberMove(metadata: EntityMetadata, operation: string, ch
   for (const link of aggregateGraphOf(dataSourceOf(metadata)).parentLinks(metadata)) {
     if (link.kind !== "member-holds-key") continue;
     const relation = upwardRelation(link);
-    const touched = (relation && relation.getEntityValue(changes) !== undefined) || link.relation.joinColumns.some((column) => column.getEntityValue(changes) !== undefined);
+    const touched =
+      (relation && relation.getEntityValue(changes) !== undefined) ||
+      link.relation.joinColumns.some((column) => column.getEntityValue(changes) !== undefined);
     if (touched) {
-      throw refused(metadata.name, operation, `changes moves it to another ${link.parent.name}: a move changes two aggregates, so make it with save() (both roots' versions move)`);
+      throw refused(
+        metadata.name,
+        operation,
+        `changes moves it to another ${link.parent.name}: a move changes two aggregates, so make it with save() (both roots' versions move)`,
+      );
     }
   }
 }
@@ -98,9 +120,7 @@ export function refuseMemberMove(metadata: EntityMetadata, operation: string, ch
 export function assertKnownProperties(metadata: EntityMetadata, operation: string, value: Record<string, unknown>, what: string): void {
   for (const key of Object.keys(value)) {
     const known =
-      metadata.findColumnWithPropertyPath(key) ??
-      metadata.findRelationWithPropertyPath(key) ??
-      metadata.findEmbeddedWithPropertyPath(key);
+      metadata.findColumnWithPropertyPath(key) ?? metadata.findRelationWithPropertyPath(key) ?? metadata.findEmbeddedWithPropertyPath(key);
     if (!known) throw invalidArgument(metadata.name, operation, `${what} names "${key}", which is not a property of ${metadata.name}`);
   }
 }
@@ -111,12 +131,18 @@ export function assertKnownProperties(metadata: EntityMetadata, operation: strin
  */
 export function assertNoMissingValues(metadata: EntityMetadata, operation: string, where: unknown, path = "where"): void {
   if (where === undefined || where === null) {
-    throw invalidArgument(metadata.name, operation, `${path} is ${String(where)}: every criterion needs a value (use IsNull() to match NULL)`);
+    throw invalidArgument(
+      metadata.name,
+      operation,
+      `${path} is ${String(where)}: every criterion needs a value (use IsNull() to match NULL)`,
+    );
   }
   if (isFindOperator(where)) {
     if (!where.useParameter) return; // IsNull() and friends carry no value
     const values: unknown[] = where.multipleParameters && Array.isArray(where.value) ? where.value : [where.value];
-    values.forEach((value, index) => assertNoMissingValues(metadata, operation, value, where.multipleParameters ? `${path}[${index}]` : path));
+    values.forEach((value, index) =>
+      assertNoMissingValues(metadata, operation, value, where.multipleParameters ? `${path}[${index}]` : path),
+    );
     return;
   }
   if (isPlainObject(where)) {
@@ -129,7 +155,11 @@ export function primaryKeyWhere(metadata: EntityMetadata, operation: string, pri
   const columns = metadata.primaryColumns;
   const byObject = isPlainObject(primaryKey);
   if (!byObject && columns.length > 1) {
-    throw invalidArgument(metadata.name, operation, `the primary key has ${columns.length} columns: pass an object with ${columns.map((c) => c.propertyPath).join(", ")}`);
+    throw invalidArgument(
+      metadata.name,
+      operation,
+      `the primary key has ${columns.length} columns: pass an object with ${columns.map((c) => c.propertyPath).join(", ")}`,
+    );
   }
   const where: ObjectLiteral = {};
   for (const column of columns) {
@@ -140,7 +170,12 @@ export function primaryKeyWhere(metadata: EntityMetadata, operation: string, pri
   if (byObject) {
     const allowed = new Set(columns.map((column) => column.propertyPath.split(".")[0]));
     const extra = Object.keys(primaryKey).filter((key) => !allowed.has(key));
-    if (extra.length > 0) throw invalidArgument(metadata.name, operation, `the primary key object holds ${extra.join(", ")}, which are not primary key columns`);
+    if (extra.length > 0)
+      throw invalidArgument(
+        metadata.name,
+        operation,
+        `the primary key object holds ${extra.join(", ")}, which are not primary key columns`,
+      );
   }
   return where;
 }
@@ -153,7 +188,11 @@ export function primaryKeyWhere(metadata: EntityMetadata, operation: string, pri
  */
 export function assertKeyValue(metadata: EntityMetadata, operation: string, column: ColumnMetadata, value: unknown, what: string): void {
   if (column.transformer ? value !== undefined && value !== null : isKeyValue(value)) return;
-  throw invalidArgument(metadata.name, operation, `${what} must be a string, a finite number, a bigint, a Date or bytes, got ${describe(value)}`);
+  throw invalidArgument(
+    metadata.name,
+    operation,
+    `${what} must be a string, a finite number, a bigint, a Date or bytes, got ${describe(value)}`,
+  );
 }
 
 function isKeyValue(value: unknown): boolean {
@@ -164,7 +203,8 @@ function isKeyValue(value: unknown): boolean {
 
 export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean" || value === null || value === undefined) return String(value);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean" || value === null || value === undefined)
+    return String(value);
   return Object.prototype.toString.call(value);
 }
 
@@ -173,22 +213,40 @@ export function describe(value: unknown): string {
  * UPDATE of this table can set, and none of the primary key, the version (it moves by itself) or
  * columns the database computes or TypeORM never updates.
  */
-export function assertSettableChanges(metadata: EntityMetadata, operation: string, changes: unknown): asserts changes is Record<string, unknown> {
+export function assertSettableChanges(
+  metadata: EntityMetadata,
+  operation: string,
+  changes: unknown,
+): asserts changes is Record<string, unknown> {
   if (!isPlainObject(changes)) throw invalidArgument(metadata.name, operation, `changes must be an object, got ${describe(changes)}`);
   assertKnownProperties(metadata, operation, changes, "changes");
   for (const [key, value] of Object.entries(changes)) {
     if (value === undefined) throw invalidArgument(metadata.name, operation, `changes.${key} is undefined`);
     const relation = metadata.findRelationWithPropertyPath(key);
     if (relation && !relation.isManyToOne && !relation.isOneToOneOwner) {
-      throw invalidArgument(metadata.name, operation, `changes.${key} is a ${relation.relationType} relation, which an UPDATE of this table cannot set`);
+      throw invalidArgument(
+        metadata.name,
+        operation,
+        `changes.${key} is a ${relation.relationType} relation, which an UPDATE of this table cannot set`,
+      );
     }
   }
   const touched = metadata.columns.filter((column) => column.getEntityValue(changes) !== undefined);
   if (touched.length === 0) throw invalidArgument(metadata.name, operation, "changes is empty: nothing to set");
   for (const column of touched) {
     const name = column.propertyPath;
-    if (column.isPrimary) throw invalidArgument(metadata.name, operation, `changes sets ${name}, a primary key column: a row's identity is not changed in place`);
-    if (column.isVersion) throw refused(metadata.name, operation, `changes sets ${name}, the version column: ${operation} moves it by itself, by 1, in the same statement`);
+    if (column.isPrimary)
+      throw invalidArgument(
+        metadata.name,
+        operation,
+        `changes sets ${name}, a primary key column: a row's identity is not changed in place`,
+      );
+    if (column.isVersion)
+      throw refused(
+        metadata.name,
+        operation,
+        `changes sets ${name}, the version column: ${operation} moves it by itself, by 1, in the same statement`,
+      );
     if (!column.isUpdate || column.isVirtualProperty || column.generatedType) {
       throw invalidArgument(metadata.name, operation, `changes sets ${name}, which the database computes or TypeORM never updates`);
     }

@@ -68,7 +68,12 @@ export async function insertOnce<T extends ObjectLiteral, V extends InsertOnceVa
   if (!isRecord(values)) throw invalidArgument(metadata.name, OPERATION, `values must be an object, got ${describe(values)}`);
   assertKnownProperties(metadata, OPERATION, values, "values");
   const version = metadata.columns.find((column) => column.isVersion && column.getEntityValue(values) !== undefined);
-  if (version) throw refused(metadata.name, OPERATION, `values sets ${version.propertyPath}, the version column: a new row always starts at version 1`);
+  if (version)
+    throw refused(
+      metadata.name,
+      OPERATION,
+      `values sets ${version.propertyPath}, the version column: a new row always starts at version 1`,
+    );
   const conflictColumns = conflictColumnsOf(metadata, values, options);
   const where: ObjectLiteral = {};
   for (const column of conflictColumns) column.setEntityValue(where, column.getEntityValue(values));
@@ -86,7 +91,14 @@ export async function insertOnce<T extends ObjectLiteral, V extends InsertOnceVa
       if (entity) return { entity, created };
       if (duplicate) throw duplicate; // MariaDB: the duplicate was on another unique key
       if (attempt === ATTEMPTS) {
-        throw new ConditionNotMetError({ entityName: metadata.name, operation: OPERATION, criteria: where, matchedRows: 0, expectedRows: undefined, rowExists: false });
+        throw new ConditionNotMetError({
+          entityName: metadata.name,
+          operation: OPERATION,
+          criteria: where,
+          matchedRows: 0,
+          expectedRows: undefined,
+          rowExists: false,
+        });
       }
     }
   };
@@ -135,12 +147,17 @@ export async function insertOnce<T extends ObjectLiteral, V extends InsertOnceVa
 function conflictColumnsOf(metadata: EntityMetadata, values: Record<string, unknown>, options: unknown): ColumnMetadata[] {
   const paths = isRecord(options) ? options.conflictPaths : undefined;
   if (!Array.isArray(paths) || paths.length === 0 || !paths.every((path) => typeof path === "string")) {
-    throw invalidArgument(metadata.name, OPERATION, `options.conflictPaths must be a non-empty array of property names, got ${describe(paths)}`);
+    throw invalidArgument(
+      metadata.name,
+      OPERATION,
+      `options.conflictPaths must be a non-empty array of property names, got ${describe(paths)}`,
+    );
   }
   const columns: ColumnMetadata[] = [];
   for (const path of paths as string[]) {
     const found = metadata.findColumnsWithPropertyPath(path);
-    if (found.length === 0) throw invalidArgument(metadata.name, OPERATION, `conflictPaths names "${path}", which is not a column of ${metadata.name}`);
+    if (found.length === 0)
+      throw invalidArgument(metadata.name, OPERATION, `conflictPaths names "${path}", which is not a column of ${metadata.name}`);
     for (const column of found) {
       const value = column.getEntityValue(values);
       if (value === undefined || value === null || typeof value === "function") {
@@ -150,7 +167,8 @@ function conflictColumnsOf(metadata: EntityMetadata, values: Record<string, unkn
       if (!columns.includes(column)) columns.push(column);
     }
   }
-  const same = (candidate: ColumnMetadata[]) => candidate.length === columns.length && candidate.every((column) => columns.includes(column));
+  const same = (candidate: ColumnMetadata[]) =>
+    candidate.length === columns.length && candidate.every((column) => columns.includes(column));
   const unique =
     same(metadata.primaryColumns) ||
     metadata.uniques.some((constraint) => same(constraint.columns)) ||
@@ -171,7 +189,12 @@ interface InsertOutcome {
   duplicate?: unknown;
 }
 
-async function insertUnlessConflict(queryRunner: QueryRunner, metadata: EntityMetadata, values: ObjectLiteral, conflictColumns: ColumnMetadata[]): Promise<InsertOutcome> {
+async function insertUnlessConflict(
+  queryRunner: QueryRunner,
+  metadata: EntityMetadata,
+  values: ObjectLiteral,
+  conflictColumns: ColumnMetadata[],
+): Promise<InsertOutcome> {
   const builder = queryRunner.manager
     .createQueryBuilder(queryRunner)
     .insert()
@@ -188,7 +211,9 @@ async function insertUnlessConflict(queryRunner: QueryRunner, metadata: EntityMe
   try {
     const { affected } = await queryRunner.query(sql, parameters, true);
     if (typeof affected !== "number") {
-      throw new TypeOrmCompatibilityError(`${metadata.name}: the database driver did not report affected rows, so ${OPERATION} cannot tell whether it inserted`);
+      throw new TypeOrmCompatibilityError(
+        `${metadata.name}: the database driver did not report affected rows, so ${OPERATION} cannot tell whether it inserted`,
+      );
     }
     return { created: affected > 0 };
   } catch (error) {
@@ -213,7 +238,11 @@ function parentRowsOf(metadata: EntityMetadata, values: ObjectLiteral): RowRef[]
       const value: unknown = column.getEntityValue(values);
       if (value === undefined || value === null) complete = false;
       else if (!column.referencedColumn?.isPrimary) {
-        throw refused(metadata.name, OPERATION, `its parent ${link.parent.name} is referenced by ${column.referencedColumn?.propertyPath ?? "a column"}, not by its primary key: insert it with save()`);
+        throw refused(
+          metadata.name,
+          OPERATION,
+          `its parent ${link.parent.name} is referenced by ${column.referencedColumn?.propertyPath ?? "a column"}, not by its primary key: insert it with save()`,
+        );
       } else column.referencedColumn.setEntityValue(primaryKey, value);
     }
     if (complete) rows.push(rowRef(link.parent, primaryKey));

@@ -18,5 +18,7 @@ export function runLibraryStatements<T>(manager: EntityManager, work: () => Prom
 /** The rows an UPDATE matched; a driver that cannot say is refused rather than trusted. */
 export function matchedRows(result: UpdateResult, entityName: string, operation: string): number {
   if (typeof result.affected === "number") return result.affected;
-  throw new TypeOrmCompatibilityError(`${entityName}: the database driver did not report affected rows, so ${operation} cannot tell whether its condition held`);
+  throw new TypeOrmCompatibilityError(
+    `${entityName}: the database driver did not report affected rows, so ${operation} cannot tell whether its condition held`,
+  );
 }

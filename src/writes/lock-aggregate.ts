@@ -77,7 +77,10 @@ export async function lockAggregate<T extends ObjectLiteral>(
     });
     if (!found) return null;
     // find(), not findOne(): with joined relations findOne() adds a query to pick the first root; the key already does.
-    const [loaded] = await queryRunner.manager.find<T>(metadata.target, { where: where as FindOptionsWhere<T>, relations: relations as FindOptionsRelations<T> });
+    const [loaded] = await queryRunner.manager.find<T>(metadata.target, {
+      where: where as FindOptionsWhere<T>,
+      relations: relations as FindOptionsRelations<T>,
+    });
     return loaded ?? null;
   });
 }

@@ -35,11 +35,20 @@ export function lockWaitOf(entityName: string, operation: string, options: unkno
   if (options === undefined) return { timeoutMs: undefined };
   if (!isPlainObject(options)) throw invalidArgument(entityName, operation, `options must be an object, got ${describe(options)}`);
   const unknown = Object.keys(options).filter((key) => key !== "nowait" && key !== "timeoutMs");
-  if (unknown.length > 0) throw invalidArgument(entityName, operation, `unknown option ${unknown.join(", ")} (expected nowait or timeoutMs)`);
+  if (unknown.length > 0)
+    throw invalidArgument(entityName, operation, `unknown option ${unknown.join(", ")} (expected nowait or timeoutMs)`);
   const { nowait, timeoutMs } = options;
-  if (nowait !== undefined && typeof nowait !== "boolean") throw invalidArgument(entityName, operation, `nowait must be a boolean, got ${describe(nowait)}`);
-  if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && (timeoutMs as number) > 0 && (timeoutMs as number) <= MAX_TIMEOUT_MS)) {
-    throw invalidArgument(entityName, operation, `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${describe(timeoutMs)}`);
+  if (nowait !== undefined && typeof nowait !== "boolean")
+    throw invalidArgument(entityName, operation, `nowait must be a boolean, got ${describe(nowait)}`);
+  if (
+    timeoutMs !== undefined &&
+    !(Number.isSafeInteger(timeoutMs) && (timeoutMs as number) > 0 && (timeoutMs as number) <= MAX_TIMEOUT_MS)
+  ) {
+    throw invalidArgument(
+      entityName,
+      operation,
+      `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${describe(timeoutMs)}`,
+    );
   }
   if (nowait && timeoutMs !== undefined) throw invalidArgument(entityName, operation, "give either nowait or timeoutMs, not both");
   return { timeoutMs: nowait ? 0 : (timeoutMs as number | undefined) };
@@ -107,7 +116,9 @@ async function boundWait(queryRunner: QueryRunner, dialect: LockDialect, wait: L
   }
   if (dialect === "mysql") {
     if (!rowLock || timeoutMs === 0) return undefined; // GET_LOCK takes its own timeout; NOWAIT is in the statement
-    const [{ previous }] = (await queryRunner.query("SELECT @@SESSION.innodb_lock_wait_timeout AS previous")) as Array<{ previous: number | string }>;
+    const [{ previous }] = (await queryRunner.query("SELECT @@SESSION.innodb_lock_wait_timeout AS previous")) as Array<{
+      previous: number | string;
+    }>;
     await queryRunner.query("SET SESSION innodb_lock_wait_timeout = ?", [Math.ceil(timeoutMs / 1000)]);
     return async () => void (await queryRunner.query("SET SESSION innodb_lock_wait_timeout = ?", [Number(previous)]));
   }

@@ -55,7 +55,19 @@ export interface UpdateIfResult {
 }
 
 const INTEGER_TYPES = new Set(["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "int2", "int4", "int8"]);
-const NUMERIC_TYPES = new Set([...INTEGER_TYPES, "decimal", "numeric", "dec", "fixed", "real", "float", "float4", "float8", "double", "double precision"]);
+const NUMERIC_TYPES = new Set([
+  ...INTEGER_TYPES,
+  "decimal",
+  "numeric",
+  "dec",
+  "fixed",
+  "real",
+  "float",
+  "float4",
+  "float8",
+  "double",
+  "double precision",
+]);
 
 /**
  * The calculated, conditional update: one `UPDATE … SET … WHERE …`, nothing read before it. The
@@ -104,7 +116,9 @@ export async function updateIf<T extends ObjectLiteral>(
       rowExists: affected > 0 ? true : await rowExists(runner, metadata, where),
     });
   const update = async (runner: EntityManager, onlyRows?: ObjectLiteral[]): Promise<UpdateIfResult> => {
-    const fast = onlyRows ? undefined : await withQueryRunner(runner, (queryRunner) => sendConditionalUpdate(queryRunner, metadata, where, values, parameters));
+    const fast = onlyRows
+      ? undefined
+      : await withQueryRunner(runner, (queryRunner) => sendConditionalUpdate(queryRunner, metadata, where, values, parameters));
     if (fast !== undefined) {
       if (expectedRows === undefined ? fast > 0 : fast === expectedRows) return { affected: fast };
       throw await notMet(runner, fast);
@@ -143,7 +157,11 @@ export async function updateIf<T extends ObjectLiteral>(
     return result;
   };
   return runLibraryStatements(manager, () =>
-    member ? manager.transaction(updateMembers) : expectedRows === undefined ? update(manager) : manager.transaction((runner) => update(runner)),
+    member
+      ? manager.transaction(updateMembers)
+      : expectedRows === undefined
+        ? update(manager)
+        : manager.transaction((runner) => update(runner)),
   );
 }
 
@@ -185,7 +203,11 @@ function expectedRowsOf(metadata: EntityMetadata, options: UpdateIfOptions | und
 
 function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is ObjectLiteral {
   if (!isPlainObject(where)) {
-    throw invalidArgument(metadata.name, OPERATION, `where must be one find-where object, got ${Array.isArray(where) ? "an array" : describe(where)}`);
+    throw invalidArgument(
+      metadata.name,
+      OPERATION,
+      `where must be one find-where object, got ${Array.isArray(where) ? "an array" : describe(where)}`,
+    );
   }
   if (Object.keys(where).length === 0) throw invalidArgument(metadata.name, OPERATION, "where is empty: it would update every row");
   assertKnownProperties(metadata, OPERATION, where, "where");
@@ -197,7 +219,11 @@ function checkWhere(metadata: EntityMetadata, where: unknown): asserts where is 
     const keys = new Set(relation.inverseEntityMetadata.primaryColumns.map((column) => column.propertyPath));
     const other = Object.keys(value).filter((name) => !keys.has(name));
     if (other.length > 0) {
-      throw invalidArgument(metadata.name, OPERATION, `where.${key} filters by ${other.join(", ")} of the related ${relation.inverseEntityMetadata.name}; an UPDATE can only match it by primary key (${[...keys].join(", ")})`);
+      throw invalidArgument(
+        metadata.name,
+        OPERATION,
+        `where.${key} filters by ${other.join(", ")} of the related ${relation.inverseEntityMetadata.name}; an UPDATE can only match it by primary key (${[...keys].join(", ")})`,
+      );
     }
   }
   // Key values of the wrong shape (an object, an array) would reach the driver, plain or inside an operator.
@@ -245,7 +271,8 @@ function valuesToSet(metadata: EntityMetadata, changes: unknown, manager: Entity
 function amountOf(metadata: EntityMetadata, column: ColumnMetadata, manager: EntityManager, change: CalculatedChange): number {
   const type = dataSourceOf(manager).driver.normalizeType(column).toLowerCase();
   const helper = change.operator === "+" ? "increment" : "decrement";
-  if (!NUMERIC_TYPES.has(type)) throw invalidArgument(metadata.name, OPERATION, `${helper}() on ${column.propertyPath}, a ${type} column: it needs a numeric column`);
+  if (!NUMERIC_TYPES.has(type))
+    throw invalidArgument(metadata.name, OPERATION, `${helper}() on ${column.propertyPath}, a ${type} column: it needs a numeric column`);
   const amount = change.amount;
   const integer = INTEGER_TYPES.has(type);
   if (typeof amount !== "number" || !Number.isFinite(amount) || amount < 0 || (integer && !Number.isSafeInteger(amount))) {
@@ -253,7 +280,9 @@ function amountOf(metadata: EntityMetadata, column: ColumnMetadata, manager: Ent
       metadata.name,
       OPERATION,
       `${helper}() amount for ${column.propertyPath} must be a finite number ≥ 0${integer ? " and a safe integer for this integer column" : ""}, got ${describe(amount)}` +
-        (typeof amount === "number" && amount < 0 ? ` (use ${change.operator === "+" ? "decrement" : "increment"}() instead of a negative amount)` : ""),
+        (typeof amount === "number" && amount < 0
+          ? ` (use ${change.operator === "+" ? "decrement" : "increment"}() instead of a negative amount)`
+          : ""),
     );
   }
   return amount;

@@ -11,7 +11,16 @@ import { assertStorableVersion } from "../version/version-range";
 import { checkedDelete } from "../persistence/versioned-writes";
 import { sendVersionedUpdate } from "./versioned-statement";
 import { occVersionColumn, primaryKeyValues, rowKey } from "../version/versioned-metadata";
-import { assertKeyValue, assertKnownProperties, assertSettableChanges, describe, invalidArgument, isPlainObject, refuseMemberMove, refused } from "./input-checks";
+import {
+  assertKeyValue,
+  assertKnownProperties,
+  assertSettableChanges,
+  describe,
+  invalidArgument,
+  isPlainObject,
+  refuseMemberMove,
+  refused,
+} from "./input-checks";
 import { runLibraryStatements } from "./library-statements";
 import { writeLockBeforeReads } from "./lock-dialect";
 import { expectedVersion } from "../copies/current-copy";
@@ -45,7 +54,11 @@ export type VersionedKey<T, K extends keyof T = DefaultKeyProperties<T>> = [K] e
 
 /** A member's key may carry a root's key under the relation to it; no other property is allowed. */
 type CarriedRootKeys<T, K extends keyof T> = {
-  [P in Exclude<keyof T, K>]?: NonNullable<T[P]> extends readonly unknown[] ? never : NonNullable<T[P]> extends ObjectLiteral ? VersionedKey<NonNullable<T[P]>> : never;
+  [P in Exclude<keyof T, K>]?: NonNullable<T[P]> extends readonly unknown[]
+    ? never
+    : NonNullable<T[P]> extends ObjectLiteral
+      ? VersionedKey<NonNullable<T[P]>>
+      : never;
 };
 
 /** What the compiler shows when an entity has no `id` and `version` and the key's properties were not named. */
@@ -131,7 +144,9 @@ export async function deleteVersioned<T extends ObjectLiteral, K extends keyof T
   const target = versionedTarget(metadata, "deleteVersioned", key);
   await write(manager, metadata, target, "delete", async (queryRunner) => {
     const expected = expectedVersionOfKey(queryRunner, metadata, target, "delete");
-    await checkedDelete(queryRunner, metadata, target.versionColumn, [{ identifier: target.primaryKey, expectedVersion: expected, entity: undefined }]);
+    await checkedDelete(queryRunner, metadata, target.versionColumn, [
+      { identifier: target.primaryKey, expectedVersion: expected, entity: undefined },
+    ]);
   });
 }
 
@@ -145,8 +160,20 @@ interface VersionedTarget {
 }
 
 /** The version the key's write checks in the transaction (see expectedVersion): a key is built by hand, so its version is the claim. */
-function expectedVersionOfKey(queryRunner: QueryRunner, metadata: EntityMetadata, target: VersionedTarget, operation: "update" | "delete"): number {
-  return expectedVersion(queryRunner, { metadata, versionColumn: target.versionColumn, identifier: target.primaryKey, carried: target.version, copy: undefined, operation });
+function expectedVersionOfKey(
+  queryRunner: QueryRunner,
+  metadata: EntityMetadata,
+  target: VersionedTarget,
+  operation: "update" | "delete",
+): number {
+  return expectedVersion(queryRunner, {
+    metadata,
+    versionColumn: target.versionColumn,
+    identifier: target.primaryKey,
+    carried: target.version,
+    copy: undefined,
+    operation,
+  });
 }
 
 /**
@@ -171,7 +198,11 @@ async function write<R>(
         const foreign = target.roots.find((root) => !above.includes(root.ref.key));
         if (foreign && above.length > 0) {
           const name = `${foreign.ref.metadata.name}#${formatPrimaryKey(primaryKeyValues(foreign.ref.metadata, foreign.ref.primaryKey))}`;
-          throw invalidArgument(metadata.name, change === "update" ? "updateVersioned" : "deleteVersioned", `the key names ${name} as its root, but the row is not in that aggregate`);
+          throw invalidArgument(
+            metadata.name,
+            change === "update" ? "updateVersioned" : "deleteVersioned",
+            `the key names ${name} as its root, but the row is not in that aggregate`,
+          );
         }
         const result = await statement(queryRunner);
         recordRowWrite(queryRunner, metadata, target.primaryKey);
@@ -197,9 +228,18 @@ async function write<R>(
 function versionedTarget(metadata: EntityMetadata, operation: string, key: unknown): VersionedTarget {
   const versionColumn = occVersionColumn(metadata);
   if (!versionColumn) {
-    throw invalidArgument(metadata.name, operation, `${metadata.name} has no @VersionColumn() from typeorm-occ to check; use updateIf() for a conditional write`);
+    throw invalidArgument(
+      metadata.name,
+      operation,
+      `${metadata.name} has no @VersionColumn() from typeorm-occ to check; use updateIf() for a conditional write`,
+    );
   }
-  if (!isPlainObject(key)) throw invalidArgument(metadata.name, operation, `the key must be an object with the primary key and ${versionColumn.propertyPath}, got ${describe(key)}`);
+  if (!isPlainObject(key))
+    throw invalidArgument(
+      metadata.name,
+      operation,
+      `the key must be an object with the primary key and ${versionColumn.propertyPath}, got ${describe(key)}`,
+    );
   assertKnownProperties(metadata, operation, key, "the key");
   const graph = aggregateGraphOf(dataSourceOf(metadata));
   const rootLinks = new Map(carriableRoots(graph, metadata).map((relation) => [relation.propertyName, relation]));
@@ -207,12 +247,17 @@ function versionedTarget(metadata: EntityMetadata, operation: string, key: unkno
   const extra = Object.keys(key).filter((name) => !allowed.has(name) && !rootLinks.has(name));
   if (extra.length > 0) {
     const roots = [...rootLinks.keys()].map((name) => `, its root's key and version under ${name}`).join("");
-    throw invalidArgument(metadata.name, operation, `the key holds ${extra.join(", ")}: it names the row by primary key and ${versionColumn.propertyPath}${roots} only (put changes in the changes argument)`);
+    throw invalidArgument(
+      metadata.name,
+      operation,
+      `the key holds ${extra.join(", ")}: it names the row by primary key and ${versionColumn.propertyPath}${roots} only (put changes in the changes argument)`,
+    );
   }
   const primaryKey: ObjectLiteral = {};
   for (const column of metadata.primaryColumns) {
     const value: unknown = column.getEntityValue(key);
-    if (value === undefined || value === null) throw invalidArgument(metadata.name, operation, `the key has no ${column.propertyPath} (the whole primary key names the row)`);
+    if (value === undefined || value === null)
+      throw invalidArgument(metadata.name, operation, `the key has no ${column.propertyPath} (the whole primary key names the row)`);
     assertKeyValue(metadata, operation, column, value, `the key's ${column.propertyPath}`);
     column.setEntityValue(primaryKey, value);
   }
@@ -227,8 +272,11 @@ function versionedTarget(metadata: EntityMetadata, operation: string, key: unkno
     );
   }
   const version = assertStorableVersion(metadata, versionColumn, given);
-  if (graph.junctionOwner(metadata)) throw refused(metadata.name, operation, "it holds many-to-many links: change them through their owner with save()");
-  const roots = [...rootLinks.values()].filter((relation) => carriesRoot(relation, key[relation.propertyName])).map((relation) => carriedRoot(metadata, operation, relation, key[relation.propertyName]));
+  if (graph.junctionOwner(metadata))
+    throw refused(metadata.name, operation, "it holds many-to-many links: change them through their owner with save()");
+  const roots = [...rootLinks.values()]
+    .filter((relation) => carriesRoot(relation, key[relation.propertyName]))
+    .map((relation) => carriedRoot(metadata, operation, relation, key[relation.propertyName]));
   return { versionColumn, primaryKey, version, member: graph.isMember(metadata), roots };
 }
 
@@ -253,15 +301,25 @@ function carriedRoot(metadata: EntityMetadata, operation: string, relation: Rela
   const rootVersion = occVersionColumn(root)!;
   const what = `the key's ${relation.propertyName}`;
   if (!isPlainObject(value)) {
-    throw invalidArgument(metadata.name, operation, `${what} must be an object with ${root.name}'s primary key and ${rootVersion.propertyPath}, got ${describe(value)}`);
+    throw invalidArgument(
+      metadata.name,
+      operation,
+      `${what} must be an object with ${root.name}'s primary key and ${rootVersion.propertyPath}, got ${describe(value)}`,
+    );
   }
   const allowed = new Set([...root.primaryColumns, rootVersion].map((column) => column.propertyPath.split(".")[0]));
   const extra = Object.keys(value).filter((name) => !allowed.has(name));
-  if (extra.length > 0) throw invalidArgument(metadata.name, operation, `${what} holds ${extra.join(", ")}: it names ${root.name} by primary key and ${rootVersion.propertyPath} only`);
+  if (extra.length > 0)
+    throw invalidArgument(
+      metadata.name,
+      operation,
+      `${what} holds ${extra.join(", ")}: it names ${root.name} by primary key and ${rootVersion.propertyPath} only`,
+    );
   const primaryKey: ObjectLiteral = {};
   for (const column of root.primaryColumns) {
     const part: unknown = column.getEntityValue(value);
-    if (part === undefined || part === null) throw invalidArgument(metadata.name, operation, `${what} has no ${column.propertyPath} (the whole primary key names ${root.name})`);
+    if (part === undefined || part === null)
+      throw invalidArgument(metadata.name, operation, `${what} has no ${column.propertyPath} (the whole primary key names ${root.name})`);
     assertKeyValue(metadata, operation, column, part, `${what}.${column.propertyPath}`);
     column.setEntityValue(primaryKey, part);
   }
@@ -279,7 +337,9 @@ function carriedRoot(metadata: EntityMetadata, operation: string, relation: Rela
 
 /** `{ id: 7, version: 3 }`: how a key with this primary key looks, for a message. */
 function keyExample(primaryKey: Record<string, unknown>, version: string): string {
-  const parts = Object.entries(primaryKey).map(([name, value]) => `${name}: ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+  const parts = Object.entries(primaryKey).map(
+    ([name, value]) => `${name}: ${typeof value === "string" ? JSON.stringify(value) : String(value)}`,
+  );
   return `{ ${[...parts, `${version}: 3`].join(", ")} }`;
 }
 

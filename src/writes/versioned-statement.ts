@@ -8,7 +8,17 @@ import { bindSetList, escapedTable, setAssignments, StatementCache } from "./sta
 export { STATEMENTS_PER_ENTITY } from "./statement-cache";
 
 /** Column types whose values TypeORM wraps in SQL functions (GeoJSON): left to its update builder. */
-const SPATIAL = new Set(["geometry", "geography", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"]);
+const SPATIAL = new Set([
+  "geometry",
+  "geography",
+  "point",
+  "linestring",
+  "polygon",
+  "multipoint",
+  "multilinestring",
+  "multipolygon",
+  "geometrycollection",
+]);
 
 const statements = new StatementCache();
 
@@ -27,11 +37,16 @@ export function cachedStatementCount(metadata: EntityMetadata): number {
  * does, and adds `updateDate = CURRENT_TIMESTAMP` as it does. Any other shape (relations, spatial
  * columns, a key with a transformer) goes through the builder (checkedUpdate). Zero rows: StaleDataError.
  */
-export async function sendVersionedUpdate(queryRunner: QueryRunner, update: CheckedUpdate & { nextVersion: number; expectedVersion: number }): Promise<void> {
+export async function sendVersionedUpdate(
+  queryRunner: QueryRunner,
+  update: CheckedUpdate & { nextVersion: number; expectedVersion: number },
+): Promise<void> {
   const dataSource = dataSourceOf(queryRunner);
   const { metadata, versionColumn, values } = update;
   const set = metadata.columns.filter((column) => column.getEntityValue(values) !== undefined);
-  const plain = set.every((column) => !column.relationMetadata && !SPATIAL.has(String(dataSource.driver.normalizeType(column)).toLowerCase()));
+  const plain = set.every(
+    (column) => !column.relationMetadata && !SPATIAL.has(String(dataSource.driver.normalizeType(column)).toLowerCase()),
+  );
   if (!plain || metadata.primaryColumns.some((column) => column.transformer || column.relationMetadata)) {
     await checkedUpdate(queryRunner, update);
     return;
@@ -45,7 +60,9 @@ export async function sendVersionedUpdate(queryRunner: QueryRunner, update: Chec
   const result: { affected?: unknown } = await queryRunner.query(sql, bound, true);
   if (typeof result.affected !== "number") {
     // The statement ran: sending it again would meet the row at the new version. A driver that cannot say is refused.
-    throw new TypeOrmCompatibilityError(`the ${dataSource.driver.options.type} driver did not report affected rows for a write to ${metadata.name}; typeorm-occ cannot check versions on it`);
+    throw new TypeOrmCompatibilityError(
+      `the ${dataSource.driver.options.type} driver did not report affected rows for a write to ${metadata.name}; typeorm-occ cannot check versions on it`,
+    );
   }
   if (result.affected === 0) {
     throw await staleDataError(queryRunner, {
@@ -59,7 +76,13 @@ export async function sendVersionedUpdate(queryRunner: QueryRunner, update: Chec
   }
 }
 
-function buildTemplate(queryRunner: QueryRunner, metadata: EntityMetadata, versionColumn: ColumnMetadata, set: ColumnMetadata[], values: ObjectLiteral): string {
+function buildTemplate(
+  queryRunner: QueryRunner,
+  metadata: EntityMetadata,
+  versionColumn: ColumnMetadata,
+  set: ColumnMetadata[],
+  values: ObjectLiteral,
+): string {
   const escape = (name: string) => dataSourceOf(queryRunner).driver.escape(name);
   const table = escapedTable(metadata, escape);
   const assignments = setAssignments(set, values, escape);

@@ -6,7 +6,15 @@ import { runLibraryWrite } from "../write-guard/library-write-context";
 import { readFromPrimary } from "../replication/primary-reads";
 import { advisoryLockId, lockNameOf, mysqlLockName, type AdvisoryLockKey } from "./advisory-key";
 import { describe, invalidArgument, refused } from "./input-checks";
-import { acquireWithin, lockDialectOf, lockWaitOf, takeSqliteWriteLock, type LockDialect, type LockWait, type LockWaitOptions } from "./lock-dialect";
+import {
+  acquireWithin,
+  lockDialectOf,
+  lockWaitOf,
+  takeSqliteWriteLock,
+  type LockDialect,
+  type LockWait,
+  type LockWaitOptions,
+} from "./lock-dialect";
 
 const OPERATION = "withAdvisoryLock";
 /** MariaDB's GET_LOCK treats a negative timeout as an error, not as "forever": a year stands in for it. */
@@ -93,11 +101,20 @@ export async function withAdvisoryLock<T>(
 }
 
 /** PostgreSQL's transaction-scoped advisory lock, or SQLite's write lock, as the transaction's next statement. */
-function lockInTransaction(queryRunner: QueryRunner, dialect: LockDialect, id: bigint, lockName: string, wait: LockWait, table: EntityMetadata | undefined) {
+function lockInTransaction(
+  queryRunner: QueryRunner,
+  dialect: LockDialect,
+  id: bigint,
+  lockName: string,
+  wait: LockWait,
+  table: EntityMetadata | undefined,
+) {
   return acquireWithin(queryRunner, dialect, wait, lockName, false, async () => {
     if (table) return takeSqliteWriteLock(queryRunner, table);
     if (wait.timeoutMs !== 0) return void (await queryRunner.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(id)]));
-    const [{ acquired }] = (await queryRunner.query("SELECT pg_try_advisory_xact_lock($1::bigint) AS acquired", [String(id)])) as Array<{ acquired: boolean }>;
+    const [{ acquired }] = (await queryRunner.query("SELECT pg_try_advisory_xact_lock($1::bigint) AS acquired", [String(id)])) as Array<{
+      acquired: boolean;
+    }>;
     if (!acquired) throw new LockTimeoutError(lockName, 0);
   });
 }
@@ -157,13 +174,16 @@ async function withMysqlLock<T>(
     const scope: LockScope = { queryRunner, ids: new Set([id]), mysqlNames: [] };
     let outcome: { value: T } | { error: unknown };
     try {
-      outcome = { value: await inScope(dataSource, scope, () => runInTransactionScope(dataSource, queryRunner, () => inTransaction(queryRunner, fn))) };
+      outcome = {
+        value: await inScope(dataSource, scope, () => runInTransactionScope(dataSource, queryRunner, () => inTransaction(queryRunner, fn))),
+      };
     } catch (error) {
       outcome = { error };
     }
     try {
       // Nested calls' locks first, then this call's own: all after the transaction has ended.
-      for (const held of [...scope.mysqlNames.reverse(), name]) await runLibraryWrite(() => queryRunner.query("SELECT RELEASE_LOCK(?)", [held]));
+      for (const held of [...scope.mysqlNames.reverse(), name])
+        await runLibraryWrite(() => queryRunner.query("SELECT RELEASE_LOCK(?)", [held]));
     } catch (releaseError) {
       if ("value" in outcome) throw releaseError;
     }
@@ -198,6 +218,9 @@ async function inTransaction<T>(queryRunner: QueryRunner, fn: (manager: EntityMa
 /** SQLite's write lock is taken by a no-op write: any table of the DataSource will do. */
 function anyTable(dataSource: DataSource, lockName: string): EntityMetadata {
   const table = dataSource.entityMetadatas.find((metadata) => metadata.tableType !== "view" && metadata.primaryColumns.length > 0);
-  if (!table) throw new TypeOrmCompatibilityError(`${lockName}: ${OPERATION} on SQLite takes the database write lock through one of the DataSource's tables, and it has none`);
+  if (!table)
+    throw new TypeOrmCompatibilityError(
+      `${lockName}: ${OPERATION} on SQLite takes the database write lock through one of the DataSource's tables, and it has none`,
+    );
   return table;
 }

@@ -41,7 +41,9 @@ eachDriver(undefined, { mariadb: true })("a copy read in a transaction that roll
     expect(inside).toMatchObject({ balance: 50, version: 2 });
     await updateVersioned(accounts(), { id, version: 1 }, { balance: 70 });
     inside!.owner = "grace";
-    const error = await accounts().save(inside!).catch((caught: unknown) => caught);
+    const error = await accounts()
+      .save(inside!)
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(StaleDataError);
     expect(await accounts().findOneByOrFail({ id })).toMatchObject({ balance: 70, owner: "ada", version: 2 });
   });

@@ -22,7 +22,9 @@ describe.each(enabledDrivers({ mariadb: true }))("held under attack on %s", (dri
 
   it("single-table inheritance: members of the base and of the child class move the one root, checked through either repository", async () => {
     const bugs = db.dataSource.getRepository(BugTicket);
-    const { id, comments, steps } = await bugs.save(bugs.create({ title: "crash", severity: "high", comments: [{ text: "c" }], steps: [{ text: "s" }] }));
+    const { id, comments, steps } = await bugs.save(
+      bugs.create({ title: "crash", severity: "high", comments: [{ text: "c" }], steps: [{ text: "s" }] }),
+    );
     const load = () => bugs.findOneOrFail({ where: { id }, relations: { comments: true, steps: true } });
     const x = await db.dataSource.getRepository(Ticket).findOneOrFail({ where: { id }, relations: { comments: true } });
     const y = await load();
@@ -32,7 +34,9 @@ describe.each(enabledDrivers({ mariadb: true }))("held under attack on %s", (dri
     await expect(db.dataSource.getRepository(Ticket).save(x)).rejects.toBeInstanceOf(StaleDataError);
 
     const step = await db.dataSource.getRepository(BugStep).findOneOrFail({ where: { id: steps[0].id }, relations: { bug: true } });
-    const comment = await db.dataSource.getRepository(TicketComment).findOneOrFail({ where: { id: comments[0].id }, relations: { ticket: true } });
+    const comment = await db.dataSource
+      .getRepository(TicketComment)
+      .findOneOrFail({ where: { id: comments[0].id }, relations: { ticket: true } });
     comment.text = "first";
     await db.dataSource.getRepository(TicketComment).save(comment);
     step.text = "second, stale";
@@ -43,8 +47,11 @@ describe.each(enabledDrivers({ mariadb: true }))("held under attack on %s", (dri
   it("composite keys: a stale aggregate, a member alone and a member loaded with its root", async () => {
     const ledgers = db.dataSource.getRepository(Ledger);
     const entries = db.dataSource.getRepository(LedgerEntry);
-    await ledgers.save(ledgers.create({ tenant: driver, code: "c", entries: [1, 2].map((line) => ({ tenant: driver, code: "c", line, amount: line })) }));
-    const load = () => ledgers.findOneOrFail({ where: { tenant: driver, code: "c" }, relations: { entries: true }, order: { entries: { line: "ASC" } } });
+    await ledgers.save(
+      ledgers.create({ tenant: driver, code: "c", entries: [1, 2].map((line) => ({ tenant: driver, code: "c", line, amount: line })) }),
+    );
+    const load = () =>
+      ledgers.findOneOrFail({ where: { tenant: driver, code: "c" }, relations: { entries: true }, order: { entries: { line: "ASC" } } });
     const x = await load();
     const withRoot = await entries.findOneOrFail({ where: { tenant: driver, code: "c", line: 2 }, relations: { ledger: true } });
     const y = await load();
@@ -79,11 +86,23 @@ describe.each(enabledDrivers({ mariadb: true }))("held under attack on %s", (dri
       return mine.version;
     });
     const stored = await loadOrder(id);
-    expect({ inMemory: result, stored: stored.version, quantities: stored.lines.map((line) => line.quantity) }).toEqual({ inMemory: 2, stored: 2, quantities: [6] });
+    expect({ inMemory: result, stored: stored.version, quantities: stored.lines.map((line) => line.quantity) }).toEqual({
+      inMemory: 2,
+      stored: 2,
+      quantities: [6],
+    });
   });
 
   it("a stale copy saved after a fresh one inside one transaction is still stale", async () => {
-    const { id } = await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }, { product: "cake", quantity: 1, notes: [] }] }));
+    const { id } = await orders().save(
+      orders().create({
+        customer: "ada",
+        lines: [
+          { product: "tea", quantity: 1, notes: [] },
+          { product: "cake", quantity: 1, notes: [] },
+        ],
+      }),
+    );
     const stale = await loadOrder(id);
     const y = await loadOrder(id);
     y.lines[1].quantity = 77;
@@ -113,7 +132,11 @@ describe.each(enabledDrivers({ mariadb: true }))("held under attack on %s", (dri
   it("relation query builders are refused on a root's many-to-many links from either side", async () => {
     const label = await db.dataSource.getRepository(Label).save({ text: "l" });
     const basket = await db.dataSource.getRepository(Basket).save({ owner: "o", items: [] });
-    await expect(db.dataSource.createQueryBuilder().relation(Label, "baskets").of(label).add(basket)).rejects.toBeInstanceOf(UnguardedWriteError);
-    await expect(db.dataSource.createQueryBuilder().relation(Basket, "labels").of(basket).add(label)).rejects.toBeInstanceOf(UnguardedWriteError);
+    await expect(db.dataSource.createQueryBuilder().relation(Label, "baskets").of(label).add(basket)).rejects.toBeInstanceOf(
+      UnguardedWriteError,
+    );
+    await expect(db.dataSource.createQueryBuilder().relation(Basket, "labels").of(basket).add(label)).rejects.toBeInstanceOf(
+      UnguardedWriteError,
+    );
   });
 });

@@ -57,59 +57,90 @@ const entities = [Project, Task, Comment, Ledger, LedgerEntry];
  * back to its savepoint so nothing moves), as save() of a member inserted by key does.
  * Deterministic: Y pauses before its root UPDATE (after its INSERT) until X is blocked on Y's lock.
  */
-describe.each(enabledDrivers({ mariadb: true }))("insertOnce of aggregate members racing other writers of the aggregate on %s", (driver) => {
-  let db: TestDatabase;
-  let y: DataSource;
-  beforeAll(async () => {
-    db = await createTestDatabase(driver, { entities });
-    y = await db.open({ entities, subscribers: [PauseBeforeQuery] });
-  });
-  afterAll(async () => db?.close());
+describe.each(enabledDrivers({ mariadb: true }))(
+  "insertOnce of aggregate members racing other writers of the aggregate on %s",
+  (driver) => {
+    let db: TestDatabase;
+    let y: DataSource;
+    beforeAll(async () => {
+      db = await createTestDatabase(driver, { entities });
+      y = await db.open({ entities, subscribers: [PauseBeforeQuery] });
+    });
+    afterAll(async () => db?.close());
 
-  it("10 concurrent insertOnce calls with distinct keys under one root: all created, the root moved 10 times", async () => {
-    const ledgers = db.dataSource.getRepository(Ledger);
-    const entries = db.dataSource.getRepository(LedgerEntry);
-    for (let round = 0; round < 3; round++) {
-      const ledger = await ledgers.save(ledgers.create({ name: `r${round}` }));
+    it("10 concurrent insertOnce calls with distinct keys under one root: all created, the root moved 10 times", async () => {
+      const ledgers = db.dataSource.getRepository(Ledger);
+      const entries = db.dataSource.getRepository(LedgerEntry);
+      for (let round = 0; round < 3; round++) {
+        const ledger = await ledgers.save(ledgers.create({ name: `r${round}` }));
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) =>
+            insertOnce(
+              entries,
+              { idempotencyKey: `k-${ledger.id}-${i}`, amount: i, ledger: { id: ledger.id } },
+              { conflictPaths: ["idempotencyKey"] },
+            ),
+          ),
+        );
+        const failures = outcomes.flatMap((outcome) =>
+          outcome.status === "rejected" ? [`${(outcome.reason as Error).name}: ${(outcome.reason as Error).message}`] : [],
+        );
+        expect(failures).toEqual([]);
+        expect((await ledgers.findOneByOrFail({ id: ledger.id })).version).toBe(11);
+      }
+    });
+
+    it("control: the same 10 new members through save() never deadlock", async () => {
+      const ledgers = db.dataSource.getRepository(Ledger);
+      const entries = db.dataSource.getRepository(LedgerEntry);
+      const ledger = await ledgers.save(ledgers.create({ name: "save" }));
       const outcomes = await Promise.allSettled(
-        Array.from({ length: 10 }, (_, i) => insertOnce(entries, { idempotencyKey: `k-${ledger.id}-${i}`, amount: i, ledger: { id: ledger.id } }, { conflictPaths: ["idempotencyKey"] })),
+        Array.from({ length: 10 }, (_, i) => entries.save({ idempotencyKey: `s-${ledger.id}-${i}`, amount: i, ledger: { id: ledger.id } })),
       );
-      const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [`${(outcome.reason as Error).name}: ${(outcome.reason as Error).message}`] : []));
-      expect(failures).toEqual([]);
+      expect(outcomes.filter((outcome) => outcome.status === "rejected")).toEqual([]);
       expect((await ledgers.findOneByOrFail({ id: ledger.id })).version).toBe(11);
-    }
-  });
+    });
 
-  it("control: the same 10 new members through save() never deadlock", async () => {
-    const ledgers = db.dataSource.getRepository(Ledger);
-    const entries = db.dataSource.getRepository(LedgerEntry);
-    const ledger = await ledgers.save(ledgers.create({ name: "save" }));
-    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => entries.save({ idempotencyKey: `s-${ledger.id}-${i}`, amount: i, ledger: { id: ledger.id } })));
-    expect(outcomes.filter((outcome) => outcome.status === "rejected")).toEqual([]);
-    expect((await ledgers.findOneByOrFail({ id: ledger.id })).version).toBe(11);
-  });
-
-  (driver === "sqlite" ? it.skip : it)("Y's insertOnce holds the task's key lock and waits for the project; X holds the project and deletes the task", async () => {
-    const projects = db.dataSource.getRepository(Project);
-    const project = await projects.save(projects.create({ name: "p", tasks: [{ title: "a", comments: [] }, { title: "b", comments: [] }] }));
-    const taskId = project.tasks.find((task) => task.title === "a")!.id;
-    let xDone: Promise<string> | undefined;
-    pauseBeforeNext(/^\s*UPDATE\b/i, async () => {
-      xDone = (async () => {
-        const mine = await projects.findOneOrFail({ where: { id: project.id }, relations: { tasks: true } });
-        mine.tasks = mine.tasks.filter((task) => task.id !== taskId);
-        return projects.save(mine).then(
-          () => "saved",
+    (driver === "sqlite" ? it.skip : it)(
+      "Y's insertOnce holds the task's key lock and waits for the project; X holds the project and deletes the task",
+      async () => {
+        const projects = db.dataSource.getRepository(Project);
+        const project = await projects.save(
+          projects.create({
+            name: "p",
+            tasks: [
+              { title: "a", comments: [] },
+              { title: "b", comments: [] },
+            ],
+          }),
+        );
+        const taskId = project.tasks.find((task) => task.title === "a")!.id;
+        let xDone: Promise<string> | undefined;
+        pauseBeforeNext(/^\s*UPDATE\b/i, async () => {
+          xDone = (async () => {
+            const mine = await projects.findOneOrFail({ where: { id: project.id }, relations: { tasks: true } });
+            mine.tasks = mine.tasks.filter((task) => task.id !== taskId);
+            return projects.save(mine).then(
+              () => "saved",
+              (error: Error) => `${error.name}: ${error.message}`,
+            );
+          })();
+          await new Promise((resolve) => setTimeout(resolve, 500)); // X is now waiting for Y's lock on the task
+        });
+        const yOutcome = await insertOnce(
+          y.getRepository(Comment),
+          { requestKey: "k1", text: "hi", task: { id: taskId } },
+          { conflictPaths: ["requestKey"] },
+        ).then(
+          () => "created",
           (error: Error) => `${error.name}: ${error.message}`,
         );
-      })();
-      await new Promise((resolve) => setTimeout(resolve, 500)); // X is now waiting for Y's lock on the task
-    });
-    const yOutcome = await insertOnce(y.getRepository(Comment), { requestKey: "k1", text: "hi", task: { id: taskId } }, { conflictPaths: ["requestKey"] }).then(
-      () => "created",
-      (error: Error) => `${error.name}: ${error.message}`,
+        const xOutcome = await xDone!;
+        expect({ yOutcome, xOutcome }).toEqual({
+          yOutcome: expect.stringMatching(/^(created|StaleDataError)/),
+          xOutcome: expect.stringMatching(/^(saved|StaleDataError)/),
+        });
+      },
     );
-    const xOutcome = await xDone!;
-    expect({ yOutcome, xOutcome }).toEqual({ yOutcome: expect.stringMatching(/^(created|StaleDataError)/), xOutcome: expect.stringMatching(/^(saved|StaleDataError)/) });
-  });
-});
+  },
+);

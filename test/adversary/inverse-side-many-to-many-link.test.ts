@@ -26,7 +26,8 @@ describe.each(enabledDrivers({ mariadb: true }))("a many-to-many link written fr
 
   const baskets = () => db.dataSource.getRepository(Basket);
   const labels = () => db.dataSource.getRepository(Label);
-  const loadBasket = (id: number) => baskets().findOneOrFail({ where: { id }, relations: { labels: true }, order: { labels: { id: "ASC" } } });
+  const loadBasket = (id: number) =>
+    baskets().findOneOrFail({ where: { id }, relations: { labels: true }, order: { labels: { id: "ASC" } } });
 
   async function basketWithLabel(): Promise<{ basket: Basket; a: Label; b: Label }> {
     const a = await labels().save(labels().create({ text: "a" }));

@@ -47,7 +47,10 @@ eachDriver(undefined, { mariadb: true })("a many-to-many link added by another c
     await members.save(theirs);
 
     mine.badges.push(gold);
-    const error = await members.save(mine).then(() => undefined, (caught: unknown) => caught);
+    const error = await members.save(mine).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     // Plain TypeORM succeeds here; a StaleDataError would also be a correct answer. A raw duplicate key is not.
     if (error !== undefined) expect(error).toMatchObject({ name: "StaleDataError" });
     const after = await members.findOneOrFail({ where: { id }, relations: { badges: true } });

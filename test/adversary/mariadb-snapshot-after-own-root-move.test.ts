@@ -31,38 +31,42 @@ eachDriver((driver) => driver !== "sqlite", { mariadb: true })("a re-read after 
   afterAll(async () => db?.close());
 
   const orders = () => db.dataSource.getRepository(Order);
-  const loadOrder = (manager: EntityManager, id: number) => manager.findOneOrFail(Order, { where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+  const loadOrder = (manager: EntityManager, id: number) =>
+    manager.findOneOrFail(Order, { where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
 
-  it.each([["the default isolation"], ["REPEATABLE READ"]])("does not overwrite a member change committed after the snapshot (%s)", async (isolation) => {
-    const { id } = await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }] }));
-    let snapshotTaken!: () => void;
-    const taken = new Promise<void>((resolve) => (snapshotTaken = resolve));
-    let yCommitted!: () => void;
-    const committed = new Promise<void>((resolve) => (yCommitted = resolve));
+  it.each([["the default isolation"], ["REPEATABLE READ"]])(
+    "does not overwrite a member change committed after the snapshot (%s)",
+    async (isolation) => {
+      const { id } = await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }] }));
+      let snapshotTaken!: () => void;
+      const taken = new Promise<void>((resolve) => (snapshotTaken = resolve));
+      let yCommitted!: () => void;
+      const committed = new Promise<void>((resolve) => (yCommitted = resolve));
 
-    const work = async (manager: EntityManager) => {
-      await manager.count(Tag); // the first read fixes the snapshot
-      snapshotTaken();
-      await committed;
-      await manager.save(OrderLine, { product: "cake", quantity: 1, order: { id } });
-      const mine = await loadOrder(manager, id);
-      mine.lines[0].quantity += 1;
-      await manager.save(mine);
-    };
-    const xResult = (isolation === "REPEATABLE READ" ? x.transaction("REPEATABLE READ", work) : x.transaction(work)).then(
-      () => "committed",
-      (error: Error) => error.name,
-    );
+      const work = async (manager: EntityManager) => {
+        await manager.count(Tag); // the first read fixes the snapshot
+        snapshotTaken();
+        await committed;
+        await manager.save(OrderLine, { product: "cake", quantity: 1, order: { id } });
+        const mine = await loadOrder(manager, id);
+        mine.lines[0].quantity += 1;
+        await manager.save(mine);
+      };
+      const xResult = (isolation === "REPEATABLE READ" ? x.transaction("REPEATABLE READ", work) : x.transaction(work)).then(
+        () => "committed",
+        (error: Error) => error.name,
+      );
 
-    await taken;
-    const y = await loadOrder(db.dataSource.manager, id);
-    y.lines[0].quantity = 50;
-    await orders().save(y);
-    yCommitted();
+      await taken;
+      const y = await loadOrder(db.dataSource.manager, id);
+      y.lines[0].quantity = 50;
+      await orders().save(y);
+      yCommitted();
 
-    const outcome = await xResult;
-    const stored = await loadOrder(db.dataSource.manager, id);
-    if (outcome === "committed") expect(stored.lines[0].quantity).toBe(51);
-    else expect(stored.lines[0].quantity).toBe(50);
-  });
+      const outcome = await xResult;
+      const stored = await loadOrder(db.dataSource.manager, id);
+      if (outcome === "committed") expect(stored.lines[0].quantity).toBe(51);
+      else expect(stored.lines[0].quantity).toBe(50);
+    },
+  );
 });

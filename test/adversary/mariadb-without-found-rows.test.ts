@@ -22,7 +22,9 @@ eachDriver((driver) => driver === "mariadb", { mariadb: true })("an aggregate re
   let changedRows: DataSource | Error;
   beforeAll(async () => {
     db = await createTestDatabase(driver, { entities: aggregateEntities });
-    changedRows = await db.open({ entities: aggregateEntities, flags: ["-FOUND_ROWS"] } as Parameters<TestDatabase["open"]>[0]).catch((error: Error) => error);
+    changedRows = await db
+      .open({ entities: aggregateEntities, flags: ["-FOUND_ROWS"] } as Parameters<TestDatabase["open"]>[0])
+      .catch((error: Error) => error);
   });
   afterAll(async () => db?.close());
 

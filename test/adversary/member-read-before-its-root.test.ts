@@ -58,14 +58,18 @@ describe.each(enabledDrivers({ mariadb: true }))("a member read before the root 
     );
     const stored = await lines().findOneByOrFail({ id: lineId });
     expect({ outcome, quantity: stored.quantity }).toEqual(
-      outcome === "saved" ? { outcome: "saved", quantity: 5 } : { outcome: expect.stringMatching(/^(StaleDataError|UnguardedWriteError)$/), quantity: 5 },
+      outcome === "saved"
+        ? { outcome: "saved", quantity: 5 }
+        : { outcome: expect.stringMatching(/^(StaleDataError|UnguardedWriteError)$/), quantity: 5 },
     );
   }
 
   it('relations: { order: true } with relationLoadStrategy "query", Y committing between the two SELECTs', async () => {
     const order = await newOrder();
     const pause = pauseBeforeNext(/^\s*SELECT\b[\s\S]*\bFROM\s+["`]order["`]/i, () => yChangesQuantity(order.id));
-    const line = await x.getRepository(OrderLine).findOneOrFail({ where: { id: order.lines[0].id }, relations: { order: true }, relationLoadStrategy: "query" });
+    const line = await x
+      .getRepository(OrderLine)
+      .findOneOrFail({ where: { id: order.lines[0].id }, relations: { order: true }, relationLoadStrategy: "query" });
     // Read before Y, and its order after Y where TypeORM awaits beforeQuery subscribers before the
     // statement (1.1 on every driver). Some releases' SQLite runner sends the statement first or
     // skips the event: then both reads precede Y. Either way Y's quantity must survive X's save.
@@ -125,9 +129,19 @@ describe.each(enabledDrivers({ mariadb: true }))("a member read before the root 
     const fresh = await x.getRepository(Order).findOneByOrFail({ id: order.id });
     fresh.customer = "grace";
     line.product = "coffee";
-    await expect(x.manager.save([fresh, line])).rejects.toMatchObject({ name: "StaleDataError", entityName: "Order", expectedVersion: 1, actualVersion: 2 });
+    await expect(x.manager.save([fresh, line])).rejects.toMatchObject({
+      name: "StaleDataError",
+      entityName: "Order",
+      expectedVersion: 1,
+      actualVersion: 2,
+    });
     const stored = await orders().findOneOrFail({ where: { id: order.id }, relations: { lines: true } });
-    expect({ customer: stored.customer, version: stored.version, quantity: stored.lines[0].quantity, product: stored.lines[0].product }).toEqual({
+    expect({
+      customer: stored.customer,
+      version: stored.version,
+      quantity: stored.lines[0].quantity,
+      product: stored.lines[0].product,
+    }).toEqual({
       customer: "ada",
       version: 2,
       quantity: 5,

@@ -29,7 +29,9 @@ describe.each(enabledDrivers({ mariadb: true }))("a one-to-one member loaded wit
 
   it("where the root holds the key: saved on its own, checked against that root", async () => {
     const account = await newAccount();
-    const address = await db.dataSource.getRepository(Address).findOneOrFail({ where: { id: account.address!.id }, relations: { account: true } });
+    const address = await db.dataSource
+      .getRepository(Address)
+      .findOneOrFail({ where: { id: account.address!.id }, relations: { account: true } });
     address.street = "Main St 2";
     await db.dataSource.getRepository(Address).save(address);
     expect((await accounts().findOneByOrFail({ id: account.id })).version).toBe(2);
@@ -37,7 +39,9 @@ describe.each(enabledDrivers({ mariadb: true }))("a one-to-one member loaded wit
 
   it("control: where the member holds the key, it is checked as documented", async () => {
     const account = await newAccount();
-    const profile = await db.dataSource.getRepository(Profile).findOneOrFail({ where: { id: account.profile!.id }, relations: { account: true } });
+    const profile = await db.dataSource
+      .getRepository(Profile)
+      .findOneOrFail({ where: { id: account.profile!.id }, relations: { account: true } });
     profile.bio = "hello";
     await db.dataSource.getRepository(Profile).save(profile);
     expect((await accounts().findOneByOrFail({ id: account.id })).version).toBe(2);

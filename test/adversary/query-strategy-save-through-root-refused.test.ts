@@ -25,68 +25,79 @@ import { Order, OrderLine, aggregateEntities } from "../support/entities/aggrega
  * The pass counter already orders the reads: a member first announced in a later pass than its root
  * was read after it.
  */
-describe.each(enabledDrivers({ mariadb: true }))('an aggregate loaded with relationLoadStrategy "query", saved through its root, on %s', (driver) => {
-  let db: TestDatabase;
-  let queryWide: DataSource;
-  beforeAll(async () => {
-    db = await createTestDatabase(driver, { entities: aggregateEntities });
-    queryWide = await db.open({ entities: aggregateEntities, relationLoadStrategy: "query" });
-  });
-  afterAll(async () => db?.close());
+describe.each(enabledDrivers({ mariadb: true }))(
+  'an aggregate loaded with relationLoadStrategy "query", saved through its root, on %s',
+  (driver) => {
+    let db: TestDatabase;
+    let queryWide: DataSource;
+    beforeAll(async () => {
+      db = await createTestDatabase(driver, { entities: aggregateEntities });
+      queryWide = await db.open({ entities: aggregateEntities, relationLoadStrategy: "query" });
+    });
+    afterAll(async () => db?.close());
 
-  const orders = () => db.dataSource.getRepository(Order);
-  const version = async (id: number) => (await orders().findOneByOrFail({ id })).version;
-  async function newOrder(): Promise<Order> {
-    return orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [{ text: "n" }] }, { product: "cake", quantity: 1, notes: [] }] }));
-  }
+    const orders = () => db.dataSource.getRepository(Order);
+    const version = async (id: number) => (await orders().findOneByOrFail({ id })).version;
+    async function newOrder(): Promise<Order> {
+      return orders().save(
+        orders().create({
+          customer: "ada",
+          lines: [
+            { product: "tea", quantity: 1, notes: [{ text: "n" }] },
+            { product: "cake", quantity: 1, notes: [] },
+          ],
+        }),
+      );
+    }
 
-  it("per find: a line changed, orders.save(order) writes it and moves the order", async () => {
-    const { id } = await newOrder();
-    const order = await orders().findOneOrFail({ where: { id }, relations: { lines: true }, relationLoadStrategy: "query" });
-    order.lines.find((line) => line.product === "tea")!.quantity = 2;
-    await orders().save(order);
-    expect(await version(id)).toBe(2);
-  });
+    it("per find: a line changed, orders.save(order) writes it and moves the order", async () => {
+      const { id } = await newOrder();
+      const order = await orders().findOneOrFail({ where: { id }, relations: { lines: true }, relationLoadStrategy: "query" });
+      order.lines.find((line) => line.product === "tea")!.quantity = 2;
+      await orders().save(order);
+      expect(await version(id)).toBe(2);
+    });
 
-  it("for the whole DataSource: the README's aggregate example (a line changed, the order saved)", async () => {
-    const { id } = await newOrder();
-    const repository = queryWide.getRepository(Order);
-    const order = await repository.findOneOrFail({ where: { id }, relations: { lines: true } });
-    order.lines.find((line) => line.product === "cake")!.quantity = 5;
-    await repository.save(order);
-    expect(await version(id)).toBe(2);
-  });
+    it("for the whole DataSource: the README's aggregate example (a line changed, the order saved)", async () => {
+      const { id } = await newOrder();
+      const repository = queryWide.getRepository(Order);
+      const order = await repository.findOneOrFail({ where: { id }, relations: { lines: true } });
+      order.lines.find((line) => line.product === "cake")!.quantity = 5;
+      await repository.save(order);
+      expect(await version(id)).toBe(2);
+    });
 
-  it("for the whole DataSource: a grandchild changed, the order saved", async () => {
-    const { id } = await newOrder();
-    const repository = queryWide.getRepository(Order);
-    const order = await repository.findOneOrFail({ where: { id }, relations: { lines: { notes: true } } });
-    const line = order.lines.find((candidate) => candidate.notes.length > 0)!;
-    line.notes[0].text = "changed";
-    await repository.save(order);
-    expect(await version(id)).toBe(2);
-  });
+    it("for the whole DataSource: a grandchild changed, the order saved", async () => {
+      const { id } = await newOrder();
+      const repository = queryWide.getRepository(Order);
+      const order = await repository.findOneOrFail({ where: { id }, relations: { lines: { notes: true } } });
+      const line = order.lines.find((candidate) => candidate.notes.length > 0)!;
+      line.notes[0].text = "changed";
+      await repository.save(order);
+      expect(await version(id)).toBe(2);
+    });
 
-  it("lines found after their order and assigned to it, the order saved", async () => {
-    const { id } = await newOrder();
-    const order = await orders().findOneByOrFail({ id });
-    order.lines = await db.dataSource.getRepository(OrderLine).find({ where: { order: { id } }, order: { id: "ASC" } });
-    order.lines[0].quantity = 3;
-    await orders().save(order);
-    expect(await version(id)).toBe(2);
-  });
+    it("lines found after their order and assigned to it, the order saved", async () => {
+      const { id } = await newOrder();
+      const order = await orders().findOneByOrFail({ id });
+      order.lines = await db.dataSource.getRepository(OrderLine).find({ where: { order: { id } }, order: { id: "ASC" } });
+      order.lines[0].quantity = 3;
+      await orders().save(order);
+      expect(await version(id)).toBe(2);
+    });
 
-  it("control: a change committed between the order's read and the save is not overwritten", async () => {
-    const { id } = await newOrder();
-    const repository = queryWide.getRepository(Order);
-    const order = await repository.findOneOrFail({ where: { id }, relations: { lines: true } });
-    const other = await orders().findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
-    other.lines[0].quantity = 9;
-    await orders().save(other);
-    order.lines.find((line) => line.product === "cake")!.quantity = 5;
-    // Today an UnguardedWriteError; once the save is accepted, the root's check must raise StaleDataError.
-    await expect(repository.save(order)).rejects.toMatchObject({ name: expect.stringMatching(/^(StaleDataError|UnguardedWriteError)$/) });
-    const stored = await orders().findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
-    expect(stored.lines.map((line) => line.quantity)).toEqual([9, 1]);
-  });
-});
+    it("control: a change committed between the order's read and the save is not overwritten", async () => {
+      const { id } = await newOrder();
+      const repository = queryWide.getRepository(Order);
+      const order = await repository.findOneOrFail({ where: { id }, relations: { lines: true } });
+      const other = await orders().findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+      other.lines[0].quantity = 9;
+      await orders().save(other);
+      order.lines.find((line) => line.product === "cake")!.quantity = 5;
+      // Today an UnguardedWriteError; once the save is accepted, the root's check must raise StaleDataError.
+      await expect(repository.save(order)).rejects.toMatchObject({ name: expect.stringMatching(/^(StaleDataError|UnguardedWriteError)$/) });
+      const stored = await orders().findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+      expect(stored.lines.map((line) => line.quantity)).toEqual([9, 1]);
+    });
+  },
+);

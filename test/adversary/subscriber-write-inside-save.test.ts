@@ -21,7 +21,11 @@ class RenameAudit implements EntitySubscriberInterface<Article> {
   async afterUpdate(event: UpdateEvent<Article>) {
     if (!event.updatedColumns.some((column) => column.propertyName === "title")) return;
     const article = event.entity as Article;
-    await updateVersioned(event.manager.getRepository(Article), { id: article.id, version: article.version }, { audit: `renamed to ${article.title}` });
+    await updateVersioned(
+      event.manager.getRepository(Article),
+      { id: article.id, version: article.version },
+      { audit: `renamed to ${article.title}` },
+    );
   }
 }
 

@@ -38,9 +38,15 @@ describe.each(enabledDrivers({ mariadb: true }))("updateIf on many member rows o
     const orders = dataSource.getRepository(Order);
     const order = await orders.save(orders.create({ customer: "bulk", lines: [] }));
     if (driver === "postgres") {
-      await dataSource.query(`INSERT INTO order_line (product, quantity, "orderId") SELECT 'tea', 1, $1 FROM generate_series(1, ${count})`, [order.id]);
+      await dataSource.query(
+        `INSERT INTO order_line (product, quantity, "orderId") SELECT 'tea', 1, $1 FROM generate_series(1, ${count})`,
+        [order.id],
+      );
     } else if (driver === "sqlite") {
-      await dataSource.query(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${count}) INSERT INTO order_line (product, quantity, orderId) SELECT 'tea', 1, ? FROM s`, [order.id]);
+      await dataSource.query(
+        `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${count}) INSERT INTO order_line (product, quantity, orderId) SELECT 'tea', 1, ? FROM s`,
+        [order.id],
+      );
     } else {
       await dataSource.query(`INSERT INTO order_line (product, quantity, orderId) SELECT 'tea', 1, ? FROM seq_1_to_${count}`, [order.id]);
     }
@@ -63,10 +69,14 @@ describe.each(enabledDrivers({ mariadb: true }))("updateIf on many member rows o
     expect((await db.dataSource.getRepository(Order).findOneByOrFail({ id: order.id })).version).toBe(2);
   }, 300_000);
 
-  (driver === "postgres" ? it : it.skip)("66,000 matching rows, past PostgreSQL's bind-parameter limit: all updated, the order moved once", async () => {
-    const order = await orderWithLines(db.dataSource, 66_000);
-    const { result } = await timedIncrement(order);
-    expect(result).toEqual({ affected: 66_000 });
-    expect((await db.dataSource.getRepository(Order).findOneByOrFail({ id: order.id })).version).toBe(2);
-  }, 600_000);
+  (driver === "postgres" ? it : it.skip)(
+    "66,000 matching rows, past PostgreSQL's bind-parameter limit: all updated, the order moved once",
+    async () => {
+      const order = await orderWithLines(db.dataSource, 66_000);
+      const { result } = await timedIncrement(order);
+      expect(result).toEqual({ affected: 66_000 });
+      expect((await db.dataSource.getRepository(Order).findOneByOrFail({ id: order.id })).version).toBe(2);
+    },
+    600_000,
+  );
 });

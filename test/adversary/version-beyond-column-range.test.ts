@@ -47,7 +47,9 @@ describe.each(enabledDrivers({ mariadb: true }))("a version beyond the column's 
   it("a loaded line whose root carries a version from a request: StaleDataError", async () => {
     const orders = db.dataSource.getRepository(Order);
     const order = await orders.save(orders.create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }] }));
-    const line = await db.dataSource.getRepository(OrderLine).findOneOrFail({ where: { id: order.lines[0].id }, relations: { order: true } });
+    const line = await db.dataSource
+      .getRepository(OrderLine)
+      .findOneOrFail({ where: { id: order.lines[0].id }, relations: { order: true } });
     line.order.version = parseVersion("2147483647"); // fits the column; its next version does not
     line.quantity = 3;
     const error = await db.dataSource

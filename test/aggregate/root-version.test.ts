@@ -2,7 +2,19 @@ import { StaleDataError, uncheckedMemberWrite } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { enabledDrivers } from "../support/drivers";
 import { typeormLine } from "../versions/typeorm-line";
-import { Cart, CartItem, Invoice, LineNote, Order, OrderLine, Playlist, Shipment, Tag, Track, aggregateEntities } from "../support/entities/aggregate";
+import {
+  Cart,
+  CartItem,
+  Invoice,
+  LineNote,
+  Order,
+  OrderLine,
+  Playlist,
+  Shipment,
+  Tag,
+  Track,
+  aggregateEntities,
+} from "../support/entities/aggregate";
 
 describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver) => {
   let db: TestDatabase;
@@ -15,8 +27,7 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
   const lines = () => db.dataSource.getRepository(OrderLine);
   const loadOrder = (id: number) =>
     orders().findOneOrFail({ where: { id }, relations: { lines: { notes: true } }, order: { lines: { id: "ASC" } } });
-  const rootUpdates = (statements: string[]) =>
-    statements.filter((sql) => /^UPDATE\s+[`"]order[`"]/i.test(sql));
+  const rootUpdates = (statements: string[]) => statements.filter((sql) => /^UPDATE\s+[`"]order[`"]/i.test(sql));
 
   async function newOrder(lineCount = 2): Promise<Order> {
     const order = orders().create({
@@ -68,7 +79,9 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
     loadedCart.items = loadedCart.items.filter((item) => item.sku === "a");
     await carts.save(loadedCart);
     expect(loadedCart.version).toBe(2);
-    const softRemoved = await db.dataSource.getRepository(CartItem).findOneOrFail({ where: { id: cart.items.find((item) => item.sku === "b")!.id }, withDeleted: true });
+    const softRemoved = await db.dataSource
+      .getRepository(CartItem)
+      .findOneOrFail({ where: { id: cart.items.find((item) => item.sku === "b")!.id }, withDeleted: true });
     expect(softRemoved.removedAt).toBeInstanceOf(Date);
 
     const playlists = db.dataSource.getRepository(Playlist);
@@ -124,7 +137,9 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
     bob.lines[1].quantity = 20;
     await orders().save(alice);
 
-    const error = await orders().save(bob).catch((e: unknown) => e);
+    const error = await orders()
+      .save(bob)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StaleDataError);
     expect(error).toMatchObject({ entityName: "Order", primaryKey: { id: created.id }, expectedVersion: 1, actualVersion: 2 });
     expect(bob.version).toBe(1);
@@ -154,7 +169,9 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
       const holder = await loadOrder(order.id);
       const line = await lines().findOneByOrFail({ id: order.lines[0].id });
       line.quantity = 11;
-      const statements = await db.log.capture(() => expect(lines().save(line)).rejects.toMatchObject({ name: "UnguardedWriteError", entityName: "OrderLine" }));
+      const statements = await db.log.capture(() =>
+        expect(lines().save(line)).rejects.toMatchObject({ name: "UnguardedWriteError", entityName: "OrderLine" }),
+      );
       expect(statements.filter((sql) => /^(UPDATE|INSERT|DELETE)/i.test(sql))).toEqual([]);
       expect((await loadOrder(order.id)).lines[0].quantity).toBe(1);
 
@@ -221,7 +238,12 @@ describe.each(enabledDrivers({ mariadb: true }))("@AggregateRoot on %s", (driver
     const stale = await loadOrder(order.id);
     order.lines[0].quantity = 4;
     await orders().save(order);
-    await expect(orders().remove(stale)).rejects.toMatchObject({ name: "StaleDataError", entityName: "Order", expectedVersion: 1, actualVersion: 2 });
+    await expect(orders().remove(stale)).rejects.toMatchObject({
+      name: "StaleDataError",
+      entityName: "Order",
+      expectedVersion: 1,
+      actualVersion: 2,
+    });
     expect(await lines().countBy({ order: { id: order.id } })).toBe(2);
 
     const current = await loadOrder(order.id);

@@ -47,7 +47,11 @@ const cases: [string, Function, RegExp][] = [
   ["an aggregate root without a version column", RootWithoutVersion, /RootWithoutVersion: @AggregateRoot\(\) needs a version column/],
   ["two version columns", TwoVersions, /TwoVersions: has more than one version column \(version, revision\)/],
   ["a non-integer version column", TextVersion, /TextVersion: version column "version" must be an integer column, got type "varchar"/],
-  ["a version property typed as a string", StringVersion, /StringVersion: version column "version" must be declared as a number, not String/],
+  [
+    "a version property typed as a string",
+    StringVersion,
+    /StringVersion: version column "version" must be declared as a number, not String/,
+  ],
   ["an entity without a primary key", NoPrimaryKey, /NoPrimaryKey: a versioned entity needs a primary key/],
   ["@AggregateMember on a plain column", Orphan, /Orphan: @AggregateMember\(\) on "parentId" must decorate a many-to-one/],
 ];

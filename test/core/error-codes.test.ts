@@ -25,7 +25,14 @@ import { assertNestPeersInstalled } from "../../src/nest/peer-dependencies";
  * Issue 17, types and messages: every error has a literal `name` and a stable `code` (the string
  * HTTP problem bodies carry), and the messages the issue quotes say what to do.
  */
-const stale = new StaleDataError({ entityName: "Order", primaryKey: { id: 7 }, expectedVersion: 3, actualVersion: 4, operation: "update", entity: undefined });
+const stale = new StaleDataError({
+  entityName: "Order",
+  primaryKey: { id: 7 },
+  expectedVersion: 3,
+  actualVersion: 4,
+  operation: "update",
+  entity: undefined,
+});
 
 const everyError: Array<[OccError, string, OccErrorCode]> = [
   [stale, "StaleDataError", "stale-data"],
@@ -36,7 +43,18 @@ const everyError: Array<[OccError, string, OccErrorCode]> = [
   [new TransactionRequiredError("Order", "needs one"), "TransactionRequiredError", "transaction-required"],
   [new UnguardedWriteError("Order", "update", "no"), "UnguardedWriteError", "unguarded-write"],
   [new SharedConnectionBusyError(100), "SharedConnectionBusyError", "shared-connection-busy"],
-  [new ConditionNotMetError({ entityName: "Wallet", operation: "updateIf", criteria: { id: 1 }, matchedRows: 0, expectedRows: undefined, rowExists: true }), "ConditionNotMetError", "condition-not-met"],
+  [
+    new ConditionNotMetError({
+      entityName: "Wallet",
+      operation: "updateIf",
+      criteria: { id: 1 },
+      matchedRows: 0,
+      expectedRows: undefined,
+      rowExists: true,
+    }),
+    "ConditionNotMetError",
+    "condition-not-met",
+  ],
   [new LockTimeoutError("Order#7", 0), "LockTimeoutError", "lock-timeout"],
   [new InvalidArgumentError("Order", "updateIf", "where is empty"), "InvalidArgumentError", "invalid-argument"],
   [new MissingPeerDependencyError("typeorm-occ/nest", ["@nestjs/common"]), "MissingPeerDependencyError", "missing-peer-dependency"],
@@ -45,14 +63,17 @@ const everyError: Array<[OccError, string, OccErrorCode]> = [
 ];
 
 describe("error names and codes", () => {
-  it.each(everyError.map(([error, name, code]) => [name, code, error] as const))("%s has the literal name and the code %s", (name, code, error) => {
-    expect(error).toBeInstanceOf(OccError);
-    expect(error.name).toBe(name);
-    expect(error.code).toBe(code);
-    expect(String(error.stack)).toMatch(new RegExp(`^${name}: `));
-    // Own fields, so they survive JSON logging.
-    expect(JSON.parse(JSON.stringify(error))).toMatchObject({ name, code });
-  });
+  it.each(everyError.map(([error, name, code]) => [name, code, error] as const))(
+    "%s has the literal name and the code %s",
+    (name, code, error) => {
+      expect(error).toBeInstanceOf(OccError);
+      expect(error.name).toBe(name);
+      expect(error.code).toBe(code);
+      expect(String(error.stack)).toMatch(new RegExp(`^${name}: `));
+      // Own fields, so they survive JSON logging.
+      expect(JSON.parse(JSON.stringify(error))).toMatchObject({ name, code });
+    },
+  );
 
   it("types name and code as literals", () => {
     const name: "StaleDataError" = stale.name;
@@ -67,7 +88,10 @@ describe("error names and codes", () => {
       const problem = occProblemFor(error, { hadIfMatch: false });
       if (problem) expect([code, problem.code]).toEqual([code, code]);
     }
-    expect(occProblemFor(new MissingVersionError("Order", "version", { id: 7 }), { hadIfMatch: false })).toMatchObject({ status: 400, code: "missing-version" });
+    expect(occProblemFor(new MissingVersionError("Order", "version", { id: 7 }), { hadIfMatch: false })).toMatchObject({
+      status: 400,
+      code: "missing-version",
+    });
     expect(occProblemFor(new InvalidArgumentError("Order", "updateIf", "bad"), { hadIfMatch: false })).toBeUndefined(); // a programming error: 500
   });
 
@@ -109,7 +133,9 @@ describe("messages", () => {
 
   it("parseVersion of other text says how a version is written, not to call parseVersion", () => {
     const message = messageOf(() => parseVersion("3.0"));
-    expect(message).toBe('input.version cannot be "3.0": a version is written as decimal digits only, e.g. "3" (no sign, spaces, decimals or exponent; at most 2^53 - 1)');
+    expect(message).toBe(
+      'input.version cannot be "3.0": a version is written as decimal digits only, e.g. "3" (no sign, spaces, decimals or exponent; at most 2^53 - 1)',
+    );
   });
 
   it("a string version in a save points to parseVersion, or to parseIfMatch for an ETag", () => {
@@ -119,13 +145,17 @@ describe("messages", () => {
 
   it("parseIfMatch('1') says the ETag is unquoted and shows the quoted form, without echoing a quoted \"1\"", () => {
     const message = messageOf(() => parseIfMatch("1"));
-    expect(message).toBe('If-Match must be exactly one strong ETag such as "3": the version is not quoted: an ETag goes in double quotes, If-Match: "1" (received If-Match: 1)');
+    expect(message).toBe(
+      'If-Match must be exactly one strong ETag such as "3": the version is not quoted: an ETag goes in double quotes, If-Match: "1" (received If-Match: 1)',
+    );
     expect(message).not.toContain('got "1"');
   });
 
   it("other malformed If-Match values are shown as the header line reads", () => {
-    expect(messageOf(() => parseIfMatch('W/"3"'))).toBe('If-Match must be exactly one strong ETag such as "3": weak ETags cannot guard a write (received If-Match: W/"3")');
-    expect(messageOf(() => parseIfMatch('"a\nb"'))).toContain("(received If-Match: \"a\\nb\")");
+    expect(messageOf(() => parseIfMatch('W/"3"'))).toBe(
+      'If-Match must be exactly one strong ETag such as "3": weak ETags cannot guard a write (received If-Match: W/"3")',
+    );
+    expect(messageOf(() => parseIfMatch('"a\nb"'))).toContain('(received If-Match: "a\\nb")');
   });
 
   it("typeorm-occ/nest without its peers names what to install", () => {

@@ -1,4 +1,13 @@
-import { Column, Entity, ManyToOne, OneToMany, PrimaryGeneratedColumn, VersionColumn as TypeOrmVersionColumn, type DataSourceOptions, type Logger } from "typeorm";
+import {
+  Column,
+  Entity,
+  ManyToOne,
+  OneToMany,
+  PrimaryGeneratedColumn,
+  VersionColumn as TypeOrmVersionColumn,
+  type DataSourceOptions,
+  type Logger,
+} from "typeorm";
 import { AggregateRoot, VersionColumn, disableOccWarning, type OccWarningCode } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { eachDriver } from "../support/each-driver";
@@ -99,7 +108,9 @@ eachDriver(undefined, { mariadb: true })("start-up warnings on %s", (driver) => 
     const { LegacyDoc } = typeOrmVersioned();
     const logger = await initialize([LegacyDoc], { logging: ["warn"] });
     expect(warningsOf(logger)).toEqual([
-      expect.stringMatching(/^typeorm-occ: LegacyDoc\.version is TypeORM's own @VersionColumn\(\), which typeorm-occ does not check: .*Import VersionColumn from "typeorm-occ" instead/),
+      expect.stringMatching(
+        /^typeorm-occ: LegacyDoc\.version is TypeORM's own @VersionColumn\(\), which typeorm-occ does not check: .*Import VersionColumn from "typeorm-occ" instead/,
+      ),
     ]);
     expect(warningsOf(logger)[0]).toContain('disableOccWarning("typeorm-version-column")');
     expect(processWarnings).not.toHaveBeenCalled(); // the logger prints "warn" under this logging option
@@ -120,7 +131,9 @@ eachDriver(undefined, { mariadb: true })("start-up warnings on %s", (driver) => 
     const { Ticket, TicketNote } = uncascadedRoot();
     const logger = await initialize([Ticket, TicketNote]);
     expect(warningsOf(logger)).toEqual([
-      expect.stringMatching(/^typeorm-occ: Ticket\.notes is a one-to-many to TicketNote without cascade, so TicketNote is not a member of the aggregate: .*Add cascade: true/),
+      expect.stringMatching(
+        /^typeorm-occ: Ticket\.notes is a one-to-many to TicketNote without cascade, so TicketNote is not a member of the aggregate: .*Add cascade: true/,
+      ),
     ]);
     expect(processWarningCodes()).toEqual(["uncascaded-member"]);
   });
@@ -149,7 +162,9 @@ eachDriver(undefined, { mariadb: true })("disableOccWarning on %s", (driver) => 
     const logger = new RecordingLogger();
     const dataSource = await db.open({ entities, logger, synchronize: false } as Partial<DataSourceOptions>);
     await dataSource.destroy();
-    const fromLogger = logger.messages.filter((entry) => entry.level === "warn").map((entry) => /disableOccWarning\("([a-z-]+)"\)/.exec(entry.message)?.[1]);
+    const fromLogger = logger.messages
+      .filter((entry) => entry.level === "warn")
+      .map((entry) => /disableOccWarning\("([a-z-]+)"\)/.exec(entry.message)?.[1]);
     const fromProcess = processWarnings.mock.calls.map((call) => (call[1] as { code?: string }).code);
     return [...fromLogger, ...fromProcess].filter((code): code is string => code !== undefined);
   }

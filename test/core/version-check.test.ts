@@ -64,7 +64,9 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
     await docs().save(theirs);
 
     mine.title = "mine";
-    const error = await docs().save(mine).catch((e: unknown) => e);
+    const error = await docs()
+      .save(mine)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StaleDataError);
     expect(error).toMatchObject({
       entityName: "Doc",
@@ -110,7 +112,9 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
       return runner;
     });
     try {
-      const error = await docs().save(mine).catch((e: unknown) => e);
+      const error = await docs()
+        .save(mine)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StaleDataError);
       expect(error).toMatchObject({ expectedVersion: 1, actualVersion: 2 });
     } finally {
@@ -205,7 +209,10 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
       await manager.save(doc);
       await manager.softRemove(doc);
       expect(doc).toMatchObject({ version: 2, deletedAt: expect.any(Date) });
-      expect(await manager.findOne(SoftDoc, { where: { id: doc.id }, withDeleted: true })).toMatchObject({ version: 2, deletedAt: expect.any(Date) });
+      expect(await manager.findOne(SoftDoc, { where: { id: doc.id }, withDeleted: true })).toMatchObject({
+        version: 2,
+        deletedAt: expect.any(Date),
+      });
       await manager.recover(doc);
       expect(doc.version).toBe(2);
     });
@@ -249,9 +256,12 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
       fresh.title = "moved on";
       await docs().save(fresh);
       const statements: string[] = [];
-      await expect(
-        db.log.capture(() => docs().remove(stale)).then((sql) => statements.push(...sql)),
-      ).rejects.toMatchObject({ name: "StaleDataError", operation: "delete", expectedVersion: 1, actualVersion: 2 });
+      await expect(db.log.capture(() => docs().remove(stale)).then((sql) => statements.push(...sql))).rejects.toMatchObject({
+        name: "StaleDataError",
+        operation: "delete",
+        expectedVersion: 1,
+        actualVersion: 2,
+      });
       expect(await docs().findOneByOrFail({ id: fresh.id })).toMatchObject({ title: "moved on", version: 2 });
       await docs().remove(fresh);
       expect(await docs().findOneBy({ id: stale.id })).toBeNull();
@@ -261,7 +271,9 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
       const rows = await docs().save([1, 2, 3].map((n) => docs().create({ title: `batch ${n}` })));
       const ids = rows.map((row) => row.id);
       await docs().save({ ...(await docs().findOneByOrFail({ id: ids[1] })), title: "changed" });
-      const error = await docs().remove(rows).catch((e: unknown) => e);
+      const error = await docs()
+        .remove(rows)
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ name: "StaleDataError", operation: "delete", primaryKey: { id: ids[1] }, actualVersion: 2 });
       for (const id of ids) expect(await docs().findOneBy({ id })).not.toBeNull();
     });
@@ -288,7 +300,11 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
       const stale = await softDocs.findOneByOrFail({ id: doc.id });
       doc.title = "s2";
       await softDocs.save(doc);
-      await expect(softDocs.softRemove(stale)).rejects.toMatchObject({ name: "StaleDataError", operation: "soft-delete", actualVersion: 2 });
+      await expect(softDocs.softRemove(stale)).rejects.toMatchObject({
+        name: "StaleDataError",
+        operation: "soft-delete",
+        actualVersion: 2,
+      });
       expect(await softDocs.findOneBy({ id: doc.id })).not.toBeNull();
 
       await softDocs.softRemove(doc);
@@ -326,21 +342,22 @@ describe.each(enabledDrivers({ mariadb: true }))("version-checked save and remov
   });
 
   describe("bad input gets a typed error and writes nothing", () => {
-    it.each([["abc"], ["3"], [1.5], [Number.NaN], [-1], [Number.MAX_SAFE_INTEGER + 2], [{}]])(
-      "rejects version %p",
-      async (bad) => {
-        const doc = await docs().save(docs().create({ title: "typed" }));
-        const tampered = docs().create({ id: doc.id, title: "tampered", version: bad as number });
-        const error = await docs().save(tampered).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(InvalidVersionError);
-        expect((error as Error).message).toContain("Doc.version");
-        expect(await docs().findOneByOrFail({ id: doc.id })).toMatchObject({ title: "typed", version: 1 });
-      },
-    );
+    it.each([["abc"], ["3"], [1.5], [Number.NaN], [-1], [Number.MAX_SAFE_INTEGER + 2], [{}]])("rejects version %p", async (bad) => {
+      const doc = await docs().save(docs().create({ title: "typed" }));
+      const tampered = docs().create({ id: doc.id, title: "tampered", version: bad as number });
+      const error = await docs()
+        .save(tampered)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidVersionError);
+      expect((error as Error).message).toContain("Doc.version");
+      expect(await docs().findOneByOrFail({ id: doc.id })).toMatchObject({ title: "typed", version: 1 });
+    });
 
     it("refuses to save an existing row without a version (MissingVersionError)", async () => {
       const doc = await docs().save(docs().create({ title: "keep" }));
-      const error = await docs().save({ id: doc.id, title: "overwrite" }).catch((e: unknown) => e);
+      const error = await docs()
+        .save({ id: doc.id, title: "overwrite" })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MissingVersionError);
       expect((error as Error).message).toContain(`Doc#${doc.id}`);
       await expect(docs().remove(docs().create({ id: doc.id }))).rejects.toBeInstanceOf(MissingVersionError);

@@ -13,7 +13,8 @@ describe.each(enabledDrivers({ mariadb: true }))("EntitySchema entities marked w
 
   const wallets = () => db.dataSource.getRepository(WalletSchema);
   const baskets = () => db.dataSource.getRepository(BasketSchema);
-  const loadBasket = (id: number) => baskets().findOneOrFail({ where: { id }, relations: { items: true }, order: { items: { id: "ASC" } } });
+  const loadBasket = (id: number) =>
+    baskets().findOneOrFail({ where: { id }, relations: { items: true }, order: { items: { id: "ASC" } } });
 
   it("writes version 1, checks it in the UPDATE's WHERE clause and bumps it", async () => {
     const wallet = await wallets().save(wallets().create({ owner: "ada", balance: 100 }));
@@ -33,13 +34,26 @@ describe.each(enabledDrivers({ mariadb: true }))("EntitySchema entities marked w
     alice.balance = 20;
     await wallets().save(alice);
     bob.balance = 30;
-    await expect(wallets().save(bob)).rejects.toMatchObject({ name: "StaleDataError", entityName: "schema_wallet", expectedVersion: 1, actualVersion: 2 });
+    await expect(wallets().save(bob)).rejects.toMatchObject({
+      name: "StaleDataError",
+      entityName: "schema_wallet",
+      expectedVersion: 1,
+      actualVersion: 2,
+    });
     await expect(wallets().remove(bob)).rejects.toBeInstanceOf(StaleDataError);
     expect(await wallets().findOneByOrFail({ id })).toMatchObject({ balance: 20, version: 2 });
   });
 
   it("moves the aggregate root when only a member changed, so a stale copy of the root is refused", async () => {
-    const created = await baskets().save(baskets().create({ customer: "ada", items: [{ product: "p1", quantity: 1 }, { product: "p2", quantity: 1 }] }));
+    const created = await baskets().save(
+      baskets().create({
+        customer: "ada",
+        items: [
+          { product: "p1", quantity: 1 },
+          { product: "p2", quantity: 1 },
+        ],
+      }),
+    );
     const alice = await loadBasket(created.id);
     const bob = await loadBasket(created.id);
     alice.items[0].quantity = 2;
@@ -48,7 +62,12 @@ describe.each(enabledDrivers({ mariadb: true }))("EntitySchema entities marked w
     expect((await loadBasket(created.id)).version).toBe(2);
 
     bob.items[1].quantity = 5; // another member than Alice's: a plain TypeORM would write it
-    await expect(baskets().save(bob)).rejects.toMatchObject({ name: "StaleDataError", entityName: "schema_basket", expectedVersion: 1, actualVersion: 2 });
+    await expect(baskets().save(bob)).rejects.toMatchObject({
+      name: "StaleDataError",
+      entityName: "schema_basket",
+      expectedVersion: 1,
+      actualVersion: 2,
+    });
     expect((await loadBasket(created.id)).items.map((item) => item.quantity)).toEqual([2, 1]);
   });
 
@@ -85,34 +104,67 @@ describe("occSchema() declarations the DataSource rejects at initialize()", () =
   VersionColumn()(HandDecorated.prototype, "version");
 
   const cases: [string, EntitySchema<any>[], RegExp][] = [
-    ["an aggregate root without a version column", [occSchema(schema("bad_root", {}), { aggregateRoot: true })], /bad_root: occSchema\(schema, \{ aggregateRoot: true \}\) needs a version column/],
-    ["a non-integer version column", [occSchema(schema("bad_text", { version: { type: "varchar" } }), { versionColumn: "version" })], /bad_text: version column "version" must be an integer column, got type "varchar"/],
-    ["a version column typed String", [occSchema(schema("bad_string", { version: { type: String } }), { versionColumn: "version" })], /bad_string: version column "version" must be declared as a number, not String/],
+    [
+      "an aggregate root without a version column",
+      [occSchema(schema("bad_root", {}), { aggregateRoot: true })],
+      /bad_root: occSchema\(schema, \{ aggregateRoot: true \}\) needs a version column/,
+    ],
+    [
+      "a non-integer version column",
+      [occSchema(schema("bad_text", { version: { type: "varchar" } }), { versionColumn: "version" })],
+      /bad_text: version column "version" must be an integer column, got type "varchar"/,
+    ],
+    [
+      "a version column typed String",
+      [occSchema(schema("bad_string", { version: { type: String } }), { versionColumn: "version" })],
+      /bad_string: version column "version" must be declared as a number, not String/,
+    ],
     [
       "a second version column",
-      [occSchema(schema("bad_two", { version: { type: "integer" }, revision: { type: "integer", version: true } }), { versionColumn: "version" })],
+      [
+        occSchema(schema("bad_two", { version: { type: "integer" }, revision: { type: "integer", version: true } }), {
+          versionColumn: "version",
+        }),
+      ],
       /bad_two: has more than one version column \(version, revision\); keep exactly one version column, the one occSchema\(\) names/,
     ],
     [
       "an entity without a primary key",
-      [occSchema(new EntitySchema<any>({ name: "bad_no_key", columns: { name: { type: "varchar" }, version: { type: "integer" } } }), { versionColumn: "version" })],
+      [
+        occSchema(new EntitySchema<any>({ name: "bad_no_key", columns: { name: { type: "varchar" }, version: { type: "integer" } } }), {
+          versionColumn: "version",
+        }),
+      ],
       /bad_no_key: a versioned entity needs a primary key \(give a column primary: true\)/,
     ],
     [
       "an aggregateMember relation that does not lead to a parent",
       [
-        occSchema(schema("bad_parent", { version: { type: "integer" } }, { children: { type: "one-to-many", target: "bad_child", inverseSide: "parent" } }), {
-          versionColumn: "version",
-          aggregateRoot: true,
-          aggregateMember: "children",
-        }),
+        occSchema(
+          schema(
+            "bad_parent",
+            { version: { type: "integer" } },
+            { children: { type: "one-to-many", target: "bad_child", inverseSide: "parent" } },
+          ),
+          {
+            versionColumn: "version",
+            aggregateRoot: true,
+            aggregateMember: "children",
+          },
+        ),
         schema("bad_child", {}, { parent: { type: "many-to-one", target: "bad_parent", inverseSide: "children" } }),
       ],
       /bad_parent: .*"children" must decorate a many-to-one or owning one-to-one relation/,
     ],
     [
       "@VersionColumn() applied by hand to a schema's target class",
-      [new EntitySchema<HandDecorated>({ name: "hand_decorated", target: HandDecorated, columns: { id: { type: "integer", primary: true, generated: true }, version: { type: "integer" } } })],
+      [
+        new EntitySchema<HandDecorated>({
+          name: "hand_decorated",
+          target: HandDecorated,
+          columns: { id: { type: "integer", primary: true, generated: true }, version: { type: "integer" } },
+        }),
+      ],
       /HandDecorated: "version" is a column but not a version column: an EntitySchema ignores decorators, declare it with occSchema\(schema, \{ versionColumn: "version" \}\)/,
     ],
   ];
@@ -133,7 +185,11 @@ describe("occSchema() declarations the DataSource rejects at initialize()", () =
 
   it("throws at once for names that are not the schema's columns or relations", () => {
     const wallet = schema("typo", { version: { type: "integer" } });
-    expect(() => occSchema(wallet, { versionColumn: "verison" })).toThrow(new EntityDefinitionError("typo", 'occSchema versionColumn "verison" is not one of the schema\'s columns'));
-    expect(() => occSchema(wallet, { aggregateMember: "owner" })).toThrow(/typo: occSchema aggregateMember "owner" is not one of the schema's relations/);
+    expect(() => occSchema(wallet, { versionColumn: "verison" })).toThrow(
+      new EntityDefinitionError("typo", 'occSchema versionColumn "verison" is not one of the schema\'s columns'),
+    );
+    expect(() => occSchema(wallet, { aggregateMember: "owner" })).toThrow(
+      /typo: occSchema aggregateMember "owner" is not one of the schema's relations/,
+    );
   });
 });

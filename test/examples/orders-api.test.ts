@@ -48,10 +48,20 @@ describe.each(enabledDrivers({ mariadb: true }))("orders API over HTTP on %s", (
     if (payload !== undefined) headers["content-type"] = contentType;
     const res = await fetch(`${base}${path}`, { method, headers, body: payload });
     const text = await res.text();
-    return { status: res.status, etag: res.headers.get("etag"), contentType: res.headers.get("content-type"), json: text ? JSON.parse(text) : {} };
+    return {
+      status: res.status,
+      etag: res.headers.get("etag"),
+      contentType: res.headers.get("content-type"),
+      json: text ? JSON.parse(text) : {},
+    };
   }
 
-  async function createOrder(lines = [{ sku: "PEN-1", quantity: 1, unitPriceCents: 150 }, { sku: "INK-2", quantity: 2, unitPriceCents: 400 }]) {
+  async function createOrder(
+    lines = [
+      { sku: "PEN-1", quantity: 1, unitPriceCents: 150 },
+      { sku: "INK-2", quantity: 2, unitPriceCents: 400 },
+    ],
+  ) {
     const created = await call("/orders", { method: "POST", body: { customer: "Ada", lines } });
     expect(created.status).toBe(201);
     return created;
@@ -92,7 +102,11 @@ describe.each(enabledDrivers({ mariadb: true }))("orders API over HTTP on %s", (
   it("moves the order's ETag when only a line changes (aggregate root)", async () => {
     const created = await createOrder();
     const [first] = created.json.lines;
-    const patched = await call(`/orders/${created.json.id}`, { method: "PATCH", ifMatch: '"1"', body: { lines: { change: [{ id: first.id, quantity: 5 }] } } });
+    const patched = await call(`/orders/${created.json.id}`, {
+      method: "PATCH",
+      ifMatch: '"1"',
+      body: { lines: { change: [{ id: first.id, quantity: 5 }] } },
+    });
     expect(patched.status).toBe(200);
     expect(patched.etag).toBe('"2"');
     expect((await stored(created.json.id)).lines[0]).toMatchObject({ id: first.id, quantity: 5 });
@@ -174,7 +188,10 @@ describe.each(enabledDrivers({ mariadb: true }))("orders API over HTTP on %s", (
     async (id) => {
       expectProblem(await call(`/orders/${id}`), 404);
       expectProblem(await call(`/orders/${id}`, { method: "PATCH", ifMatch: '"1"', body: { customer: "x" } }), 404);
-      expectProblem(await call(`/orders/${id}`, { method: "PUT", ifMatch: '"1"', body: { customer: "x", status: "open", lines: [] } }), 404);
+      expectProblem(
+        await call(`/orders/${id}`, { method: "PUT", ifMatch: '"1"', body: { customer: "x", status: "open", lines: [] } }),
+        404,
+      );
       expectProblem(await call(`/orders/${id}`, { method: "DELETE", ifMatch: '"1"' }), 404);
       expect(await db.dataSource.getRepository(Order).count()).toBeGreaterThan(0);
     },
@@ -196,7 +213,11 @@ describe.each(enabledDrivers({ mariadb: true }))("orders API over HTTP on %s", (
     ["a fractional price", { body: { lines: { add: [{ sku: "PEN-1", quantity: 1, unitPriceCents: 1.5 }] } } }, 422],
     ["a SQL sku", { body: { lines: { add: [{ sku: "X'); DELETE FROM order_lines; --", quantity: 1, unitPriceCents: 1 }] } } }, 422],
     ["a line of another order", { body: { lines: { change: [{ id: 2_000_000_000, quantity: 2 }] } } }, 422],
-    ["too many lines", { body: { lines: { add: Array.from({ length: 101 }, () => ({ sku: "A", quantity: 1, unitPriceCents: 1 })) } } }, 422],
+    [
+      "too many lines",
+      { body: { lines: { add: Array.from({ length: 101 }, () => ({ sku: "A", quantity: 1, unitPriceCents: 1 })) } } },
+      422,
+    ],
     ["a body over 64kb", { body: { customer: "x".repeat(70_000) } }, 413],
   ])("refuses %s in a PATCH without a 500 or a write", async (_label, request, status) => {
     const created = await createOrder();
@@ -209,7 +230,10 @@ describe.each(enabledDrivers({ mariadb: true }))("orders API over HTTP on %s", (
 
   it("refuses invalid POST and PUT bodies with 422", async () => {
     expectProblem(await call("/orders", { method: "POST", body: { customer: "x" } }), 422);
-    expectProblem(await call("/orders", { method: "POST", body: { customer: "x", lines: [{ id: 1, sku: "A", quantity: 1, unitPriceCents: 1 }] } }), 422);
+    expectProblem(
+      await call("/orders", { method: "POST", body: { customer: "x", lines: [{ id: 1, sku: "A", quantity: 1, unitPriceCents: 1 }] } }),
+      422,
+    );
     const created = await createOrder();
     expectProblem(await call(`/orders/${created.json.id}`, { method: "PUT", ifMatch: '"1"', body: { customer: "x", lines: [] } }), 422);
     expect(await stored(created.json.id)).toMatchObject({ customer: "Ada", version: 1 });
@@ -243,7 +267,10 @@ describe.each(enabledDrivers({ mariadb: true }))("orders API over HTTP on %s", (
     expect(order.version).toBe(2);
     expect(winner.etag).toBe('"2"');
     const quantities = order.lines.map((line) => line.quantity);
-    expect([[10, 2], [1, 20]]).toContainEqual(quantities);
+    expect([
+      [10, 2],
+      [1, 20],
+    ]).toContainEqual(quantities);
     expect(winner.json.lines.map((line: { quantity: number }) => line.quantity)).toEqual(quantities);
   });
 
@@ -318,7 +345,9 @@ describe.each(enabledDrivers({ mariadb: true }))("orders API over HTTP on %s", (
           const runner = holder.createQueryRunner();
           await runner.startTransaction();
           await lockAggregate(runner.manager, Order, created.json.id);
-          const busy = await fetch(`http://127.0.0.1:${(busyServer.address() as AddressInfo).port}/orders/${created.json.id}/checkout`, { method: "POST" });
+          const busy = await fetch(`http://127.0.0.1:${(busyServer.address() as AddressInfo).port}/orders/${created.json.id}/checkout`, {
+            method: "POST",
+          });
           expect(busy.status).toBe(503);
           expect(busy.headers.get("retry-after")).toBe("1");
           setTimeout(() => void runner.rollbackTransaction().then(() => runner.release()), 300);

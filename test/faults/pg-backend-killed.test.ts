@@ -29,7 +29,13 @@ describeOnPostgres("PostgreSQL backend killed in the middle of an aggregate save
   const load = (id: number) => db.dataSource.getRepository(OccStressOrder).findOneOrFail({ where: { id }, relations: { lines: true } });
 
   async function seed(): Promise<OccStressOrder> {
-    const order = orders().create({ note: "old", lines: [{ label: "a", quantity: 1 }, { label: "b", quantity: 2 }] as OccStressLine[] });
+    const order = orders().create({
+      note: "old",
+      lines: [
+        { label: "a", quantity: 1 },
+        { label: "b", quantity: 2 },
+      ] as OccStressLine[],
+    });
     await orders().save(order);
     return orders().findOneOrFail({ where: { id: order.id }, relations: { lines: true } });
   }

@@ -12,7 +12,12 @@ const describeOnPostgres = enabledDrivers().includes("postgres") ? describe : de
 
 /** Every operation ends exactly once (acknowledged, refused, or errored), and the checker is clean. */
 function expectAccounted(history: History, operations: number, finalStates: Awaited<ReturnType<typeof readFinalStates>>) {
-  expect(operationsEnded(history.records.filter((record) => record.worker !== "setup"), ["acknowledged", "stale", "refused", "error"])).toBe(operations);
+  expect(
+    operationsEnded(
+      history.records.filter((record) => record.worker !== "setup"),
+      ["acknowledged", "stale", "refused", "error"],
+    ),
+  ).toBe(operations);
   const report = checkHistory(history.records, finalStates, replay);
   expect(report.anomalies).toEqual([]);
   return report;
@@ -24,7 +29,8 @@ function expectAccounted(history: History, operations: number, finalStates: Awai
  */
 function setAcquireTimeout(source: DataSource, milliseconds: number): void {
   const pool = (source.driver as unknown as { master?: { options?: { connectionTimeoutMillis?: unknown } } }).master;
-  if (typeof pool?.options?.connectionTimeoutMillis !== "number") throw new Error("pg-pool no longer keeps options.connectionTimeoutMillis");
+  if (typeof pool?.options?.connectionTimeoutMillis !== "number")
+    throw new Error("pg-pool no longer keeps options.connectionTimeoutMillis");
   pool.options.connectionTimeoutMillis = milliseconds;
 }
 
@@ -35,7 +41,14 @@ describeOnPostgres("PostgreSQL pool exhaustion and statement timeouts: errors su
   });
   afterAll(async () => db?.close());
 
-  async function run(dataSource: DataSource, fixtures: Fixtures, history: History, workers: number, ops: number, options: Partial<WorkerOptions> = {}) {
+  async function run(
+    dataSource: DataSource,
+    fixtures: Fixtures,
+    history: History,
+    workers: number,
+    ops: number,
+    options: Partial<WorkerOptions> = {},
+  ) {
     await Promise.all(
       Array.from({ length: workers }, (_, n) =>
         runWorker(dataSource, occFlavor, fixtures, { worker: `w${n}`, ops, seed: n + 1, mode: "mixed", ...options }, history),

@@ -16,7 +16,12 @@ describe("problemDetails", () => {
   });
 
   it("keeps extensions but never lets them replace the standard members", () => {
-    const problem = problemDetails({ status: 422, type: "https://example.test/p/x", title: "X", extensions: { status: 200, type: "evil", field: "qty" } });
+    const problem = problemDetails({
+      status: 422,
+      type: "https://example.test/p/x",
+      title: "X",
+      extensions: { status: 200, type: "evil", field: "qty" },
+    });
     expect(problem).toEqual({ type: "https://example.test/p/x", title: "X", status: 422, field: "qty" });
   });
 

@@ -21,7 +21,12 @@ beforeAll(() => {
     mkdirSync(join(out, folder), { recursive: true });
     for (const file of readdirSync(join(sources, folder))) {
       const { outputText } = ts.transpileModule(readFileSync(join(sources, folder, file), "utf8"), {
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, experimentalDecorators: true, emitDecoratorMetadata: true },
+        compilerOptions: {
+          module: ts.ModuleKind.CommonJS,
+          target: ts.ScriptTarget.ES2022,
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+        },
       });
       writeFileSync(join(out, folder, file.replace(/\.ts$/, ".js")), outputText);
     }
@@ -43,7 +48,11 @@ async function freshRegistry(work: (support: typeof import("../support/data-sour
 describe.each(enabledDrivers({ mariadb: true }))("entities loaded by glob, importing typeorm-occ first, on %s", (driver) => {
   it.each([
     ["an @AggregateRoot() without a version column", "bad-root", /UnversionedRoot: @AggregateRoot\(\) needs a version column/],
-    ["an occSchema() aggregate root without a version column", "bad-schema", /glob_unversioned_schema_root: occSchema\(schema, \{ aggregateRoot: true \}\) needs a version column/],
+    [
+      "an occSchema() aggregate root without a version column",
+      "bad-schema",
+      /glob_unversioned_schema_root: occSchema\(schema, \{ aggregateRoot: true \}\) needs a version column/,
+    ],
   ])("refuses %s at initialize()", async (_, folder, message) => {
     await freshRegistry(async ({ createTestDatabase }) => {
       const error = await createTestDatabase(driver, { entities: [join(out, folder, "*.entity.js")] }).then(
@@ -61,7 +70,10 @@ describe.each(enabledDrivers({ mariadb: true }))("entities loaded by glob, impor
     await freshRegistry(async ({ createTestDatabase }) => {
       const db = await createTestDatabase(driver, { entities: [join(out, "valid", "*.entity.js")] });
       try {
-        for (const [name, column] of [["Ledger", "balance"], ["glob_tally", "count"]]) {
+        for (const [name, column] of [
+          ["Ledger", "balance"],
+          ["glob_tally", "count"],
+        ]) {
           const repository = db.dataSource.getRepository<Record<string, number>>(name);
           const { id } = await repository.save({ [column]: 1 });
           const first = await repository.findOneByOrFail({ id });

@@ -1,7 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TypeOrmCompatibilityError } from "typeorm-occ";
-import { installPersistenceHook, transactionDepthOf, type PersistenceSubject, type PersistenceUnit } from "../../src/internals/typeorm-internals";
+import {
+  installPersistenceHook,
+  transactionDepthOf,
+  type PersistenceSubject,
+  type PersistenceUnit,
+} from "../../src/internals/typeorm-internals";
 import { assertVerifiedTypeOrm, isVerifiedTypeOrm, UNVERIFIED_TYPEORM_OPT_IN, VERIFIED_TYPEORM } from "../../src/internals/typeorm-version";
 import { persistenceHook } from "../../src/persistence/persistence-hook";
 import { createTestDatabase } from "../support/data-source";
@@ -65,7 +70,14 @@ describe("TypeORM internals typeorm-occ relies on", () => {
   it("patches the SubjectExecutor phases and the entry points exactly once", () => {
     require("typeorm-occ");
     const prototype = require("typeorm/persistence/SubjectExecutor").SubjectExecutor.prototype;
-    const phases = ["execute", "executeInsertOperations", "executeUpdateOperations", "executeRemoveOperations", "executeSoftRemoveOperations", "executeRecoverOperations"];
+    const phases = [
+      "execute",
+      "executeInsertOperations",
+      "executeUpdateOperations",
+      "executeRemoveOperations",
+      "executeSoftRemoveOperations",
+      "executeRecoverOperations",
+    ];
     const wrapped = phases.map((name) => prototype[name]);
     wrapped.forEach((method) => expect(typeof method).toBe("function"));
     expect(prototype[Symbol.for("typeorm-occ.patched")]).toBe(true);
@@ -106,24 +118,27 @@ describe("TypeORM internals typeorm-occ relies on", () => {
     });
   });
 
-  it.each(enabledDrivers({ mariadb: true }))("refuses at initialize() a %s DataSource whose query builders bypass the wrapped execute", async (driver) => {
-    await jest.isolateModulesAsync(async () => {
-      const { createTestDatabase: create } = require("../support/data-source");
-      const { coreEntities: entities } = require("../support/entities/core"); // loads typeorm-occ in this registry
-      const db = await create(driver, { entities: [] });
-      try {
-        const { InsertQueryBuilder } = require("typeorm");
-        const wrapped = InsertQueryBuilder.prototype.execute;
-        // A TypeORM that routes inserts through a method typeorm-occ did not wrap would write unguarded.
-        InsertQueryBuilder.prototype.execute = async function (this: unknown) {
-          return wrapped.call(this);
-        };
-        await expect(db.open({ entities })).rejects.toThrow(/InsertQueryBuilder\.execute is not a method typeorm-occ wraps/);
-      } finally {
-        await db.close();
-      }
-    });
-  });
+  it.each(enabledDrivers({ mariadb: true }))(
+    "refuses at initialize() a %s DataSource whose query builders bypass the wrapped execute",
+    async (driver) => {
+      await jest.isolateModulesAsync(async () => {
+        const { createTestDatabase: create } = require("../support/data-source");
+        const { coreEntities: entities } = require("../support/entities/core"); // loads typeorm-occ in this registry
+        const db = await create(driver, { entities: [] });
+        try {
+          const { InsertQueryBuilder } = require("typeorm");
+          const wrapped = InsertQueryBuilder.prototype.execute;
+          // A TypeORM that routes inserts through a method typeorm-occ did not wrap would write unguarded.
+          InsertQueryBuilder.prototype.execute = async function (this: unknown) {
+            return wrapped.call(this);
+          };
+          await expect(db.open({ entities })).rejects.toThrow(/InsertQueryBuilder\.execute is not a method typeorm-occ wraps/);
+        } finally {
+          await db.close();
+        }
+      });
+    },
+  );
 
   describe.each(enabledDrivers({ mariadb: true }))("on %s", (driver) => {
     it("hands the phases a unit whose subjects carry what TypeORM sets during a save", async () => {
@@ -138,7 +153,11 @@ describe("TypeORM internals typeorm-occ relies on", () => {
       };
       prototype.executeUpdateOperations = async function (this: PersistenceUnit) {
         const [subject] = this.updateSubjects;
-        if (subject) seen.updated = { databaseEntity: subject.databaseEntity, changeMaps: subject.changeMaps.map(({ column, value }) => ({ column, value })) };
+        if (subject)
+          seen.updated = {
+            databaseEntity: subject.databaseEntity,
+            changeMaps: subject.changeMaps.map(({ column, value }) => ({ column, value })),
+          };
         await originals.update.call(this);
       };
       try {
@@ -149,7 +168,9 @@ describe("TypeORM internals typeorm-occ relies on", () => {
         expect(seen.inserted.generatedMap).toMatchObject({ id: doc.id });
         expect(seen.inserted.identifier).toEqual({ id: doc.id });
         expect(seen.updated.databaseEntity).toMatchObject({ id: doc.id, title: "a", version: 1 });
-        expect(seen.updated.changeMaps).toEqual([{ column: expect.objectContaining({ propertyPath: "title", databaseName: "title" }), value: "b" }]);
+        expect(seen.updated.changeMaps).toEqual([
+          { column: expect.objectContaining({ propertyPath: "title", databaseName: "title" }), value: "b" },
+        ]);
       } finally {
         Object.assign(prototype, { executeInsertOperations: originals.insert, executeUpdateOperations: originals.update });
         await db.close();

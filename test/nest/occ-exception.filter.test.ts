@@ -26,7 +26,8 @@ interface Started {
 
 async function startApps(db: TestDatabase | ReplicatedDatabase): Promise<Started> {
   const options = db.dataSource.options as { type: string; url?: string; database?: string };
-  const env = "primaryUrl" in db ? { NEST_DB: db.primaryUrl, NEST_DB_REPLICA: db.replicaUrl } : { NEST_DB: options.url ?? String(options.database) };
+  const env =
+    "primaryUrl" in db ? { NEST_DB: db.primaryUrl, NEST_DB_REPLICA: db.replicaUrl } : { NEST_DB: options.url ?? String(options.database) };
   const child = spawn(process.execPath, ["dist/test/nest/support/nest-app.js"], {
     cwd: process.cwd(),
     env: { ...process.env, NEST_DB_TYPE: options.type, ...env },
@@ -106,7 +107,7 @@ describe.each(enabledDrivers({ mariadb: true }))("OccExceptionFilter in real Nes
       expect(await stored(created.id)).toMatchObject({ title: "winner", version: 2 });
     });
 
-    it("answers a missing If-Match with 428 and W/\"1\" or * with 400, as the Express helper does, writing nothing", async () => {
+    it('answers a missing If-Match with 428 and W/"1" or * with 400, as the Express helper does, writing nothing', async () => {
       const created = await newDoc();
       const missing = await send("PUT", `/docs/${created.id}`, { title: "x" });
       expect(missing.status).toBe(428);
@@ -129,7 +130,12 @@ describe.each(enabledDrivers({ mariadb: true }))("OccExceptionFilter in real Nes
       const created = await newDoc();
       const invalid = await send("POST", `/docs/${created.id}/title`, { title: "x", version: "1; DROP TABLE nest_doc" });
       expect(invalid.status).toBe(400);
-      expect(await invalid.json()).toEqual(expressAnswer(thrownBy(() => parseVersion("1; DROP TABLE nest_doc")), false));
+      expect(await invalid.json()).toEqual(
+        expressAnswer(
+          thrownBy(() => parseVersion("1; DROP TABLE nest_doc")),
+          false,
+        ),
+      );
 
       const blind = await send("POST", `/docs/${created.id}/blind`, { title: "x" });
       expect(blind.status).toBe(400);

@@ -13,10 +13,25 @@ import { promisify } from "node:util";
 const root = join(__dirname, "../..");
 const run = promisify(execFile);
 const tsc = join(root, "node_modules/typescript/bin/tsc");
-const offline = { ...process.env, npm_config_offline: "true", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
+const offline = {
+  ...process.env,
+  npm_config_offline: "true",
+  npm_config_update_notifier: "false",
+  npm_config_fund: "false",
+  npm_config_audit: "false",
+};
 
 /** What a consumer project lists as dependencies besides typeorm-occ; all linked from this project's node_modules. */
-const CONSUMER_DEPENDENCIES = ["typeorm", "reflect-metadata", "better-sqlite3", "@nestjs/common", "@nestjs/core", "@nestjs/platform-express", "rxjs", "@types/node"];
+const CONSUMER_DEPENDENCIES = [
+  "typeorm",
+  "reflect-metadata",
+  "better-sqlite3",
+  "@nestjs/common",
+  "@nestjs/core",
+  "@nestjs/platform-express",
+  "rxjs",
+  "@types/node",
+];
 
 interface Variant {
   name: string;
@@ -63,7 +78,17 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "typeorm-occ-pack-"));
   // A clean checkout's files only (no dist): prepack must build what gets packed.
   const source = join(work, "source");
-  for (const entry of ["package.json", "README.md", "CHANGELOG.md", "LICENSE", "tsconfig.json", "tsconfig.build.json", "src", "decorators", "docs"]) {
+  for (const entry of [
+    "package.json",
+    "README.md",
+    "CHANGELOG.md",
+    "LICENSE",
+    "tsconfig.json",
+    "tsconfig.build.json",
+    "src",
+    "decorators",
+    "docs",
+  ]) {
     if (existsSync(join(root, entry))) cpSync(join(root, entry), join(source, entry), { recursive: true });
   }
   symlinkSync(join(root, "node_modules"), join(source, "node_modules"), "dir");
@@ -159,7 +184,17 @@ async function runConsumer(variant: Variant): Promise<ConsumerRun> {
 
 describe("the packed tarball", () => {
   it("holds the built entry points, their types, LICENSE, README, CHANGELOG and docs/, and nothing else", () => {
-    for (const file of ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/http/index.d.ts", "dist/src/nest/index.d.ts", "dist/decorators/index.js"]) {
+    for (const file of [
+      "LICENSE",
+      "README.md",
+      "CHANGELOG.md",
+      "package.json",
+      "dist/src/index.js",
+      "dist/src/index.d.ts",
+      "dist/src/http/index.d.ts",
+      "dist/src/nest/index.d.ts",
+      "dist/decorators/index.js",
+    ]) {
       expect(packedFiles).toContain(file);
     }
     const unexpected = packedFiles.filter(
@@ -198,14 +233,16 @@ describe("typeorm-occ/nest in a project without Nest", () => {
     const project = join(work, "without-nest");
     const modules = join(project, "node_modules");
     cpSync(unpacked, join(modules, "typeorm-occ"), { recursive: true });
-    for (const dependency of ["typeorm", "reflect-metadata"]) symlinkSync(join(root, "node_modules", dependency), join(modules, dependency), "dir");
+    for (const dependency of ["typeorm", "reflect-metadata"])
+      symlinkSync(join(root, "node_modules", dependency), join(modules, dependency), "dir");
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
     const script = `try { require("typeorm-occ/nest"); console.log("loaded"); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, ours: e instanceof require("typeorm-occ").MissingPeerDependencyError })); }`;
     const { stdout } = await run(process.execPath, ["-e", script], { cwd: project });
     expect(JSON.parse(stdout)).toEqual({
       name: "MissingPeerDependencyError",
       code: "missing-peer-dependency",
-      message: "typeorm-occ/nest needs @nestjs/common, @nestjs/core, rxjs, which are not installed: npm install @nestjs/common @nestjs/core rxjs",
+      message:
+        "typeorm-occ/nest needs @nestjs/common, @nestjs/core, rxjs, which are not installed: npm install @nestjs/common @nestjs/core rxjs",
       ours: true,
     });
   });
@@ -218,7 +255,10 @@ describe("the packed package's dependencies", () => {
     for (const file of packedFiles.filter((path) => path.endsWith(".js"))) {
       for (const [, specifier] of readFileSync(join(unpacked, file), "utf8").matchAll(/require\("([^"]+)"\)/g)) {
         if (specifier.startsWith(".") || specifier.startsWith("node:")) continue;
-        const name = specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+        const name = specifier
+          .split("/")
+          .slice(0, specifier.startsWith("@") ? 2 : 1)
+          .join("/");
         if (!found.has(name)) found.set(name, new Set());
         found.get(name)!.add(dirname(file));
       }

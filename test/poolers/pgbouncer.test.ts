@@ -103,11 +103,15 @@ describeWithPgBouncer("through PgBouncer", () => {
     it("aggregates: two editors of different lines of one order, one wins, the other gets StaleDataError", async () => {
       const orders = main.getRepository(PooledOrder);
       const { id } = await orders.save(orders.create({ customer: "ada", lines: [{ quantity: 1 }, { quantity: 1 }] }));
-      const load = (source: DataSource) => source.getRepository(PooledOrder).findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+      const load = (source: DataSource) =>
+        source.getRepository(PooledOrder).findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
       const [alice, bob] = await Promise.all([load(workers[1]), load(workers[2])]);
       alice.lines[0].quantity = 2;
       bob.lines[1].quantity = 5;
-      const results = await Promise.allSettled([workers[1].getRepository(PooledOrder).save(alice), workers[2].getRepository(PooledOrder).save(bob)]);
+      const results = await Promise.allSettled([
+        workers[1].getRepository(PooledOrder).save(alice),
+        workers[2].getRepository(PooledOrder).save(bob),
+      ]);
       expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
       expect(results.find((result) => result.status === "rejected")).toMatchObject({ reason: expect.any(StaleDataError) });
       expect((await load(main)).version).toBe(2);
@@ -117,7 +121,9 @@ describeWithPgBouncer("through PgBouncer", () => {
       for (let round = 0; round < 5; round++) {
         const { id } = await main.getRepository(PooledAccount).save({ balance: 200 });
         const results = await Promise.allSettled(
-          Array.from({ length: 10 }, (_, n) => updateIf(workers[n % WORKERS].getRepository(PooledAccount), { id, balance: MoreThanOrEqual(100) }, { balance: decrement(100) })),
+          Array.from({ length: 10 }, (_, n) =>
+            updateIf(workers[n % WORKERS].getRepository(PooledAccount), { id, balance: MoreThanOrEqual(100) }, { balance: decrement(100) }),
+          ),
         );
         expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(2);
         expect(await main.getRepository(PooledAccount).findOneByOrFail({ id })).toMatchObject({ balance: 0, version: 3 });
@@ -128,7 +134,9 @@ describeWithPgBouncer("through PgBouncer", () => {
       for (let key = 0; key < 5; key++) {
         const requestKey = `${route}:${key}`;
         const results = await Promise.all(
-          Array.from({ length: 12 }, (_, worker) => insertOnce(workers[worker % WORKERS].getRepository(PooledRequest), { requestKey, worker }, { conflictPaths: ["requestKey"] })),
+          Array.from({ length: 12 }, (_, worker) =>
+            insertOnce(workers[worker % WORKERS].getRepository(PooledRequest), { requestKey, worker }, { conflictPaths: ["requestKey"] }),
+          ),
         );
         expect(results.filter((result) => result.created)).toHaveLength(1);
         expect(new Set(results.map((result) => result.entity.id)).size).toBe(1);
@@ -147,13 +155,19 @@ describeWithPgBouncer("through PgBouncer", () => {
         await held;
       });
       await isLocked;
-      await expect(workers[2].transaction((manager) => lockAggregate(manager, PooledOrder, id, { timeoutMs: 100 }))).rejects.toBeInstanceOf(LockTimeoutError);
-      await expect(workers[3].transaction((manager) => lockAggregate(manager, PooledOrder, id, { nowait: true }))).rejects.toBeInstanceOf(LockTimeoutError);
+      await expect(workers[2].transaction((manager) => lockAggregate(manager, PooledOrder, id, { timeoutMs: 100 }))).rejects.toBeInstanceOf(
+        LockTimeoutError,
+      );
+      await expect(workers[3].transaction((manager) => lockAggregate(manager, PooledOrder, id, { nowait: true }))).rejects.toBeInstanceOf(
+        LockTimeoutError,
+      );
       release();
       await holder;
       // Many at once, so they spread over the pooler's server connections.
       const settings = await Promise.all(
-        workers.flatMap((source) => [0, 1].map(() => source.transaction((manager) => manager.query("SHOW lock_timeout") as Promise<Array<{ lock_timeout: string }>>))),
+        workers.flatMap((source) =>
+          [0, 1].map(() => source.transaction((manager) => manager.query("SHOW lock_timeout") as Promise<Array<{ lock_timeout: string }>>)),
+        ),
       );
       expect(new Set(settings.map(([row]) => row.lock_timeout))).toEqual(new Set(["0"]));
       const order = await workers[4].transaction((manager) => lockAggregate(manager, PooledOrder, id, { timeoutMs: 1000 }));
@@ -193,7 +207,9 @@ describeWithPgBouncer("through PgBouncer", () => {
         workers.flatMap((source) =>
           [0, 1].map(() =>
             source.transaction(async (manager) => {
-              const [{ count }] = (await manager.query("SELECT count(*)::int AS count FROM pg_prepared_statements")) as Array<{ count: number }>;
+              const [{ count }] = (await manager.query("SELECT count(*)::int AS count FROM pg_prepared_statements")) as Array<{
+                count: number;
+              }>;
               if (++arrived === workers.length * 2) allArrived();
               await together;
               return count;

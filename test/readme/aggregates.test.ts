@@ -16,7 +16,11 @@ describe("docs/aggregates.md", () => {
     aggregate = run.result;
     opened.push(aggregate.dataSource);
     expect(run.logs).toEqual([[true, "Order"]]);
-    const final = await aggregate.orders.findOneOrFail({ where: { id: aggregate.id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+    const final = await aggregate.orders.findOneOrFail({
+      where: { id: aggregate.id },
+      relations: { lines: true },
+      order: { lines: { id: "ASC" } },
+    });
     expect(final.version).toBe(2);
     expect(final.lines.map((line: { quantity: number }) => line.quantity)).toEqual([2, 1]);
     // The comment under Alice's save: the root's checked UPDATE, then the line's.

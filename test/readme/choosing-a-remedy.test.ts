@@ -61,7 +61,9 @@ describe("docs/choosing-a-remedy.md", () => {
   it("withOptimisticRetry at SERIALIZABLE: the rule holds", async () => {
     const { Order, dataSource } = aggregate;
     for (let i = 0; i < 4; i++) {
-      await page.run('isolationLevel: "SERIALIZABLE"', { Order, dataSource }).catch((error: Error) => expect(error.message).toBe("ada has enough orders"));
+      await page
+        .run('isolationLevel: "SERIALIZABLE"', { Order, dataSource })
+        .catch((error: Error) => expect(error.message).toBe("ada has enough orders"));
     }
     expect(await dataSource.getRepository(Order).countBy({ customer: "ada" })).toBe(3);
   });

@@ -57,8 +57,15 @@ describe("every documentation page", () => {
     // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
     const anchorsOf = (file: string) =>
       new Set(
-        [...readFileSync(file, "utf8").replace(/^```[\s\S]*?^```$/gm, "").matchAll(/^#+ (.+)$/gm)].map(([, heading]) =>
-          heading.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replace(/ /g, "-"),
+        [
+          ...readFileSync(file, "utf8")
+            .replace(/^```[\s\S]*?^```$/gm, "")
+            .matchAll(/^#+ (.+)$/gm),
+        ].map(([, heading]) =>
+          heading
+            .toLowerCase()
+            .replace(/[^\p{L}\p{N} _-]/gu, "")
+            .replace(/ /g, "-"),
         ),
       );
     const broken: string[] = [];

@@ -71,9 +71,9 @@ function recordingTypeorm(): unknown {
   return typeormShim;
 }
 
-const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (
-  ...args: unknown[]
-) => Promise<unknown>;
+const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (
+  ...args: string[]
+) => (...args: unknown[]) => Promise<unknown>;
 
 export interface Run {
   /** What the snippet printed with console.log, one array of arguments per call. */
@@ -124,7 +124,9 @@ export class DocPage {
       .filter(({ index }) => !this.run_.has(index) && !this.elsewhere.has(index))
       .map(({ snippet }) => snippet.split("\n").slice(0, 3).join("\n"));
     if (unrun.length > 0) {
-      throw new Error(`${this.path}: ${unrun.length} ts snippet(s) no test runs (give them a test in ${testFileOf(this.path)}, or a non-ts fence):\n\n${unrun.join("\n---\n")}`);
+      throw new Error(
+        `${this.path}: ${unrun.length} ts snippet(s) no test runs (give them a test in ${testFileOf(this.path)}, or a non-ts fence):\n\n${unrun.join("\n---\n")}`,
+      );
     }
   }
 }

@@ -123,7 +123,9 @@ eachDriver(undefined, { mariadb: true })("nested withAdvisoryLock and withAdviso
   });
 
   it("is refused inside withOptimisticRetry({ dataSource }), and inside a transaction on another connection opened within fn", async () => {
-    const retried = await withOptimisticRetry(() => withAdvisoryLock(db.dataSource, "cart:retry", async () => "ran"), { dataSource: db.dataSource }).catch((e: unknown) => e);
+    const retried = await withOptimisticRetry(() => withAdvisoryLock(db.dataSource, "cart:retry", async () => "ran"), {
+      dataSource: db.dataSource,
+    }).catch((e: unknown) => e);
     expect(retried).toBeInstanceOf(UnguardedWriteError);
     const inner = await within(
       5000,

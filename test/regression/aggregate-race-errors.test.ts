@@ -28,7 +28,15 @@ describe.each(enabledDrivers({ mariadb: true }))("the loser of an aggregate race
 
   const orders = () => db.dataSource.getRepository(Order);
   async function seed(): Promise<number> {
-    const order = await orders().save(orders().create({ customer: "ada", lines: [{ product: "a", quantity: 0, notes: [] }, { product: "b", quantity: 0, notes: [] }] }));
+    const order = await orders().save(
+      orders().create({
+        customer: "ada",
+        lines: [
+          { product: "a", quantity: 0, notes: [] },
+          { product: "b", quantity: 0, notes: [] },
+        ],
+      }),
+    );
     return order.id;
   }
   const unexpected = (outcomes: Outcome[]) => outcomes.filter((outcome) => !outcome.ok && outcome.error.name !== "StaleDataError");

@@ -1,4 +1,12 @@
-import { Column, Entity, EventSubscriber, PrimaryColumn, PrimaryGeneratedColumn, type DataSource, type EntitySubscriberInterface } from "typeorm";
+import {
+  Column,
+  Entity,
+  EventSubscriber,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+  type DataSource,
+  type EntitySubscriberInterface,
+} from "typeorm";
 import { StaleDataError, VersionColumn } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { eachDriver } from "../support/each-driver";
@@ -51,7 +59,9 @@ eachDriver(() => true, { mariadb: true })("remove() of many versioned rows on %s
     const docs = source.getRepository(BulkDoc);
     const saved: BulkDoc[] = [];
     for (let start = 0; start < count; start += 1000) {
-      saved.push(...(await docs.save(Array.from({ length: Math.min(1000, count - start) }, (_, n) => docs.create({ title: `doc ${start + n}` })))));
+      saved.push(
+        ...(await docs.save(Array.from({ length: Math.min(1000, count - start) }, (_, n) => docs.create({ title: `doc ${start + n}` })))),
+      );
     }
     await docs.save(saved.filter((_, n) => n % 25 === 0).map((doc) => Object.assign(doc, { title: `${doc.title}, edited` })));
     return docs.find({ order: { id: "ASC" } });
@@ -73,9 +83,17 @@ eachDriver(() => true, { mariadb: true })("remove() of many versioned rows on %s
     const rows = await docsAtSeveralVersions(1500);
     const target = rows[1250];
     BeforeDelete.interleave = async () => void (await other.getRepository(BulkDoc).save({ ...target, title: "changed meanwhile" }));
-    const error = await source.getRepository(BulkDoc).remove(rows).catch((e: unknown) => e);
+    const error = await source
+      .getRepository(BulkDoc)
+      .remove(rows)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StaleDataError);
-    expect(error).toMatchObject({ operation: "delete", primaryKey: { id: target.id }, expectedVersion: target.version, actualVersion: target.version + 1 });
+    expect(error).toMatchObject({
+      operation: "delete",
+      primaryKey: { id: target.id },
+      expectedVersion: target.version,
+      actualVersion: target.version + 1,
+    });
     expect(await source.getRepository(BulkDoc).count()).toBe(1500);
     await source.getRepository(BulkDoc).clear();
   });

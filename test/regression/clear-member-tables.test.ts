@@ -29,12 +29,16 @@ eachDriver(undefined, { mariadb: true })("clear() on %s", (driver) => {
     });
     expect(error).toBeInstanceOf(UnguardedWriteError);
     expect(error).toMatchObject({ operation: "clear()", entityName });
-    expect((error as Error).message).toMatch(/delete every row of it without moving its root's version\. Remove members through their roots/);
+    expect((error as Error).message).toMatch(
+      /delete every row of it without moving its root's version\. Remove members through their roots/,
+    );
     expect(statements.filter((sql) => /^\s*(TRUNCATE|DELETE|UPDATE)/i.test(sql))).toEqual([]);
   }
 
   it("reproduction: clear() of a member table is refused; every line stays and no root moves", async () => {
-    const order = await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [{ text: "hot" }] }] }));
+    const order = await orders().save(
+      orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [{ text: "hot" }] }] }),
+    );
     await refused(() => lines().clear(), "OrderLine");
     await refused(() => db.dataSource.getRepository(LineNote).clear(), "LineNote");
     await refused(() => db.dataSource.getRepository(Shipment).clear(), "Shipment");

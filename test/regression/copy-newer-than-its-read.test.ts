@@ -43,7 +43,9 @@ eachDriver(undefined, { mariadb: true })("a copy carrying a newer version than i
     const copy = await copyOlderThanRow();
     copy.version = 2; // from the client's If-Match
     copy.owner = "grace";
-    const error = await accounts().save(copy).catch((caught: unknown) => caught);
+    const error = await accounts()
+      .save(copy)
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(StaleDataError);
     expect(error).toMatchObject({ expectedVersion: 2, actualVersion: 2, readVersion: 1, operation: "update" });
     expect((error as Error).message).toMatch(/read at version 1/);
@@ -85,7 +87,9 @@ eachDriver(undefined, { mariadb: true })("a copy carrying a newer version than i
     const { id } = await orders().save(orders().create({ customer: "ada", lines: [{ product: "a", quantity: 1, notes: [] }] }));
     const copy = await orders().findOneOrFail({ where: { id }, relations: { lines: true } });
     const other = await orders().findOneOrFail({ where: { id }, relations: { lines: true } });
-    other.lines.push(Object.assign(new (other.lines[0].constructor as new () => (typeof other.lines)[number])(), { product: "b", quantity: 2, notes: [] }));
+    other.lines.push(
+      Object.assign(new (other.lines[0].constructor as new () => (typeof other.lines)[number])(), { product: "b", quantity: 2, notes: [] }),
+    );
     await orders().save(other);
     copy.version = 2;
     copy.lines[0].quantity = 7;

@@ -1,5 +1,14 @@
 import { Column, Entity, ManyToOne, OneToMany, PrimaryGeneratedColumn, type EntityManager } from "typeorm";
-import { AggregateRoot, VersionColumn, StaleDataError, deleteVersioned, increment, insertOnce, updateIf, updateVersioned } from "typeorm-occ";
+import {
+  AggregateRoot,
+  VersionColumn,
+  StaleDataError,
+  deleteVersioned,
+  increment,
+  insertOnce,
+  updateIf,
+  updateVersioned,
+} from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { eachDriver } from "../support/each-driver";
 import { Invoice, InvoiceLine, Order, OrderLine } from "../support/entities/aggregate";
@@ -47,7 +56,8 @@ eachDriver(undefined, { mariadb: true })("a copy read before its transaction's o
   const newAccount = () => accounts().save(accounts().create({ owner: "ada", balance: 100 }));
   const loadOrder = (id: number, manager: EntityManager = db.dataSource.manager) =>
     manager.findOneOrFail(Order, { where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
-  const newOrder = async () => loadOrder((await orders().save(orders().create({ customer: "ada", lines: [{ product: "p", quantity: 1, notes: [] }] }))).id);
+  const newOrder = async () =>
+    loadOrder((await orders().save(orders().create({ customer: "ada", lines: [{ product: "p", quantity: 1, notes: [] }] }))).id);
   /** Runs `work` in a transaction; returns what it threw (the transaction then rolled back). */
   const failureOf = async (work: (manager: EntityManager) => Promise<unknown>): Promise<unknown> => {
     try {
@@ -217,7 +227,11 @@ eachDriver(undefined, { mariadb: true })("a copy read before its transaction's o
       let caught: unknown;
       let added = 0;
       await db.dataSource.transaction(async (manager) => {
-        const { entity } = await insertOnce(manager.getRepository(BasketLine), { sku: `new-${id}`, quantity: 1, basket: { id } }, { conflictPaths: ["sku"] });
+        const { entity } = await insertOnce(
+          manager.getRepository(BasketLine),
+          { sku: `new-${id}`, quantity: 1, basket: { id } },
+          { conflictPaths: ["sku"] },
+        );
         added = entity.id;
         basket.note = "changed";
         caught = await manager.save(basket).catch((error: unknown) => error);

@@ -40,7 +40,9 @@ describe.each(enabledDrivers({ mariadb: true }))("a version column inside an emb
     expect(theirs.audit.version).toBe(2);
 
     mine.title = "mine";
-    const error = await docs().save(mine).catch((e: unknown) => e);
+    const error = await docs()
+      .save(mine)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StaleDataError);
     expect(error).toMatchObject({ entityName: "AuditedDoc", expectedVersion: 1, actualVersion: 2 });
     expect(await docs().findOneByOrFail({ id: created.id })).toMatchObject({ title: "theirs", audit: { version: 2 } });

@@ -42,10 +42,16 @@ eachDriver(undefined, { mariadb: true })("key values of the wrong shape on %s", 
 
   it.each(wrong)("reproduction: updateVersioned and deleteVersioned refuse %s as the key", async (_name, value) => {
     const { id } = await accounts().save({ owner: "ada", balance: 10 });
-    const error = await refusedBeforeSending(() => updateVersioned(accounts(), { id: value as number, version: 1 }, { balance: 0 }), "updateVersioned");
+    const error = await refusedBeforeSending(
+      () => updateVersioned(accounts(), { id: value as number, version: 1 }, { balance: 0 }),
+      "updateVersioned",
+    );
     expect(error.message).toMatch(/the key's id must be a string, a finite number, a bigint, a Date or bytes/);
     await refusedBeforeSending(() => deleteVersioned(accounts(), { id: value as number, version: 1 }), "deleteVersioned");
-    await refusedBeforeSending(() => updateVersioned<Setting, "name" | "version">(settings(), { name: value as string, version: 1 }, { value: "x" }), "updateVersioned");
+    await refusedBeforeSending(
+      () => updateVersioned<Setting, "name" | "version">(settings(), { name: value as string, version: 1 }, { value: "x" }),
+      "updateVersioned",
+    );
     expect(await accounts().findOneByOrFail({ id })).toMatchObject({ balance: 10, version: 1 });
   });
 
@@ -58,7 +64,10 @@ eachDriver(undefined, { mariadb: true })("key values of the wrong shape on %s", 
 
   it.each(wrong)("insertOnce refuses %s as a conflict value, lockAggregate as the key", async (_name, value) => {
     const payments = db.dataSource.getRepository(Payment);
-    await refusedBeforeSending(() => insertOnce(payments, { idempotencyKey: value as string, amount: 1 }, { conflictPaths: ["idempotencyKey"] }), "insertOnce");
+    await refusedBeforeSending(
+      () => insertOnce(payments, { idempotencyKey: value as string, amount: 1 }, { conflictPaths: ["idempotencyKey"] }),
+      "insertOnce",
+    );
     expect(await payments.count()).toBe(0);
     await db.dataSource.transaction(async (manager) => {
       await refusedBeforeSending(() => lockAggregate(manager, Ledger, { id: value }), "lockAggregate");

@@ -1,5 +1,12 @@
 import type { DataSource } from "typeorm";
-import { isLockWaitTimeout, isRetryableConflict, LockTimeoutError, lockAggregate, withAdvisoryLock, withOptimisticRetry } from "typeorm-occ";
+import {
+  isLockWaitTimeout,
+  isRetryableConflict,
+  LockTimeoutError,
+  lockAggregate,
+  withAdvisoryLock,
+  withOptimisticRetry,
+} from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { eachDriver } from "../support/each-driver";
 import { Account, writeEntities } from "../writes/support/entities";
@@ -49,10 +56,14 @@ eachDriver(undefined, { mariadb: true })("LockTimeoutError under withOptimisticR
     const result = await withOptimisticRetry(
       () => withAdvisoryLock(db.dataSource, "job:nightly", async () => ++ran, { nowait: true }),
       // The holder is told to let go at the first retry; its COMMIT may still be under way at the next attempt.
-      { retries: 20, baseDelayMs: 20, onRetry: (error) => {
-        errors.push(error);
-        void release();
-      } },
+      {
+        retries: 20,
+        baseDelayMs: 20,
+        onRetry: (error) => {
+          errors.push(error);
+          void release();
+        },
+      },
     );
     await release();
     expect(errors.length).toBeGreaterThanOrEqual(1);
@@ -78,10 +89,15 @@ eachDriver(undefined, { mariadb: true })("LockTimeoutError under withOptimisticR
         const locked = await lockAggregate(manager, Account, account.id, { nowait: true });
         return locked!.balance;
       },
-      { dataSource: db.dataSource, retries: 20, baseDelayMs: 20, onRetry: (error) => {
-        errors.push(error);
-        release();
-      } },
+      {
+        dataSource: db.dataSource,
+        retries: 20,
+        baseDelayMs: 20,
+        onRetry: (error) => {
+          errors.push(error);
+          release();
+        },
+      },
     );
     await held;
     expect(errors.length).toBeGreaterThanOrEqual(1);

@@ -1,4 +1,11 @@
-import { InvalidVersionError, MissingVersionError, StaleDataError, InvalidArgumentError, deleteVersioned, updateVersioned } from "typeorm-occ";
+import {
+  InvalidVersionError,
+  MissingVersionError,
+  StaleDataError,
+  InvalidArgumentError,
+  deleteVersioned,
+  updateVersioned,
+} from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { eachDriver } from "../support/each-driver";
 import { Invoice, InvoiceLine, aggregateEntities } from "../support/entities/aggregate";
@@ -26,23 +33,42 @@ eachDriver(undefined, { mariadb: true })("updateVersioned on a member given its 
     const invoice = await newInvoice();
     const line = invoice.lines[0];
     const statements = await db.log.capture(async () => {
-      expect(await updateVersioned(lines(), { id: line.id, version: 1, invoice: { id: invoice.id, version: 1 } }, { amount: 9 })).toEqual({ version: 2 });
+      expect(await updateVersioned(lines(), { id: line.id, version: 1, invoice: { id: invoice.id, version: 1 } }, { amount: 9 })).toEqual({
+        version: 2,
+      });
     });
     const rootUpdates = statements.filter((sql) => /^UPDATE\s+\S*invoice\S*\s+SET/i.test(sql) && !/invoice_line/i.test(sql));
     expect(rootUpdates).toHaveLength(1);
-    expect(await load(invoice.id)).toMatchObject({ version: 2, lines: [{ amount: 9, version: 2 }, { amount: 2, version: 1 }] });
+    expect(await load(invoice.id)).toMatchObject({
+      version: 2,
+      lines: [
+        { amount: 9, version: 2 },
+        { amount: 2, version: 1 },
+      ],
+    });
   });
 
   it("reproduction: a stale root raises StaleDataError naming the root; nothing is written", async () => {
     const invoice = await newInvoice();
     const line = invoice.lines[0];
     await updateVersioned(invoices(), { id: invoice.id, version: 1 }, { number: "changed" }); // the root moves to 2
-    const error = await updateVersioned(lines(), { id: line.id, version: 1, invoice: { id: invoice.id, version: 1 } }, { amount: 9 }).catch((e: unknown) => e);
+    const error = await updateVersioned(lines(), { id: line.id, version: 1, invoice: { id: invoice.id, version: 1 } }, { amount: 9 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(StaleDataError);
     expect(error).toMatchObject({ entityName: "Invoice", primaryKey: { id: invoice.id }, expectedVersion: 1, actualVersion: 2 });
-    expect(await load(invoice.id)).toMatchObject({ number: "changed", version: 2, lines: [{ amount: 1, version: 1 }, { amount: 2, version: 1 }] });
+    expect(await load(invoice.id)).toMatchObject({
+      number: "changed",
+      version: 2,
+      lines: [
+        { amount: 1, version: 1 },
+        { amount: 2, version: 1 },
+      ],
+    });
 
-    const removed = await deleteVersioned(lines(), { id: line.id, version: 1, invoice: { id: invoice.id, version: 1 } }).catch((e: unknown) => e);
+    const removed = await deleteVersioned(lines(), { id: line.id, version: 1, invoice: { id: invoice.id, version: 1 } }).catch(
+      (e: unknown) => e,
+    );
     expect(removed).toMatchObject({ name: "StaleDataError", entityName: "Invoice", expectedVersion: 1, actualVersion: 2 });
     expect(await lines().countBy({ id: line.id })).toBe(1);
   });
@@ -51,9 +77,19 @@ eachDriver(undefined, { mariadb: true })("updateVersioned on a member given its 
     const invoice = await newInvoice();
     const [first, second] = invoice.lines;
     await updateVersioned(lines(), { id: second.id, version: 1, invoice: { id: invoice.id, version: 1 } }, { amount: 5 });
-    const error = await updateVersioned(lines(), { id: first.id, version: 1, invoice: { id: invoice.id, version: 1 } }, { amount: 9 }).catch((e: unknown) => e);
+    const error = await updateVersioned(
+      lines(),
+      { id: first.id, version: 1, invoice: { id: invoice.id, version: 1 } },
+      { amount: 9 },
+    ).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: "StaleDataError", entityName: "Invoice", expectedVersion: 1, actualVersion: 2 });
-    expect(await load(invoice.id)).toMatchObject({ version: 2, lines: [{ amount: 1, version: 1 }, { amount: 5, version: 2 }] });
+    expect(await load(invoice.id)).toMatchObject({
+      version: 2,
+      lines: [
+        { amount: 1, version: 1 },
+        { amount: 5, version: 2 },
+      ],
+    });
   });
 
   it("deleteVersioned with a fresh root removes the row and moves the root once", async () => {
@@ -80,10 +116,20 @@ eachDriver(undefined, { mariadb: true })("updateVersioned on a member given its 
   it("a root the row is not under is refused, and nothing is written to either aggregate", async () => {
     const mine = await newInvoice();
     const other = await newInvoice();
-    const error = await updateVersioned(lines(), { id: mine.lines[0].id, version: 1, invoice: { id: other.id, version: 1 } }, { amount: 9 }).catch((e: unknown) => e);
+    const error = await updateVersioned(
+      lines(),
+      { id: mine.lines[0].id, version: 1, invoice: { id: other.id, version: 1 } },
+      { amount: 9 },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toMatch(new RegExp(`names Invoice#${other.id} as its root, but the row is not in that aggregate`));
-    expect(await load(mine.id)).toMatchObject({ version: 1, lines: [{ amount: 1, version: 1 }, { amount: 2, version: 1 }] });
+    expect(await load(mine.id)).toMatchObject({
+      version: 1,
+      lines: [
+        { amount: 1, version: 1 },
+        { amount: 2, version: 1 },
+      ],
+    });
     expect((await load(other.id)).version).toBe(1);
   });
 
@@ -95,7 +141,14 @@ eachDriver(undefined, { mariadb: true })("updateVersioned on a member given its 
     ["other fields of the root", { id: 1, version: 1, number: "x" }, InvalidArgumentError],
   ])("refuses %s before anything is sent", async (_label, root, type) => {
     const invoice = await newInvoice();
-    const key = { id: invoice.lines[0].id, version: 1, invoice: root === 1 ? invoice.id : { ...(root as object), id: (root as { id: unknown }).id === 1 ? invoice.id : (root as { id: unknown }).id } };
+    const key = {
+      id: invoice.lines[0].id,
+      version: 1,
+      invoice:
+        root === 1
+          ? invoice.id
+          : { ...(root as object), id: (root as { id: unknown }).id === 1 ? invoice.id : (root as { id: unknown }).id },
+    };
     const statements = await db.log.capture(async () => {
       const error = await updateVersioned(lines(), key as never, { amount: 9 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(type);

@@ -38,7 +38,9 @@ describe.each(enabledDrivers({ mariadb: true }))("moving a member between aggreg
     expect(await versionOf(b.id)).toBe(2);
 
     holderOfA.tasks.find((candidate) => candidate.id === taskId)!.title = "edited by X";
-    const error = await boards().save(holderOfA).catch((e: unknown) => e);
+    const error = await boards()
+      .save(holderOfA)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StaleDataError);
     expect(error).toMatchObject({ entityName: "Board", primaryKey: { id: a.id }, expectedVersion: 1, actualVersion: 2 });
     expect(await tasks().findOneByOrFail({ id: taskId })).toMatchObject({ boardId: b.id, title: "t1" });

@@ -46,7 +46,9 @@ describe.each(enabledDrivers({ mariadb: true }))("a member saved without its roo
     const order = await newOrder();
     const x = await lines().findOneByOrFail({ id: order.lines[0].id });
     x.product = "coffee";
-    const error = (await lines().save(x).catch((e: unknown) => e)) as UnguardedWriteError;
+    const error = (await lines()
+      .save(x)
+      .catch((e: unknown) => e)) as UnguardedWriteError;
     expect(error).toMatchObject({ name: "UnguardedWriteError", entityName: "OrderLine", operation: "save" });
     expect(error.message).toContain(`OrderLine#${x.id} belongs to aggregate Order#${order.id}`);
     expect(error.message).toContain("relations: { order: true }");
@@ -59,7 +61,12 @@ describe.each(enabledDrivers({ mariadb: true }))("a member saved without its roo
     const x = await lines().findOneOrFail({ where: { id: order.lines[0].id }, relations: { order: true } });
     await changeQuantityThroughOrder(order.id, 5);
     x.product = "coffee";
-    await expect(lines().save(x)).rejects.toMatchObject({ name: "StaleDataError", entityName: "Order", expectedVersion: 1, actualVersion: 2 });
+    await expect(lines().save(x)).rejects.toMatchObject({
+      name: "StaleDataError",
+      entityName: "Order",
+      expectedVersion: 1,
+      actualVersion: 2,
+    });
     expect(await lines().findOneByOrFail({ id: x.id })).toMatchObject({ product: "tea", quantity: 5 });
   });
 
@@ -90,7 +97,15 @@ describe.each(enabledDrivers({ mariadb: true }))("a member saved without its roo
   });
 
   it("does not insert again a line removed meanwhile (found by the stress checker): StaleDataError, or a refusal without a root", async () => {
-    const order = await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }, { product: "cake", quantity: 1, notes: [] }] }));
+    const order = await orders().save(
+      orders().create({
+        customer: "ada",
+        lines: [
+          { product: "tea", quantity: 1, notes: [] },
+          { product: "cake", quantity: 1, notes: [] },
+        ],
+      }),
+    );
     const x = await loadOrder(order.id);
     const alone = await lines().findOneByOrFail({ id: x.lines[0].id });
     const y = await loadOrder(order.id);
@@ -99,7 +114,12 @@ describe.each(enabledDrivers({ mariadb: true }))("a member saved without its roo
 
     const removed = x.lines[0];
     removed.quantity = 9137;
-    await expect(lines().save(removed)).rejects.toMatchObject({ name: "StaleDataError", entityName: "Order", expectedVersion: 1, actualVersion: 2 });
+    await expect(lines().save(removed)).rejects.toMatchObject({
+      name: "StaleDataError",
+      entityName: "Order",
+      expectedVersion: 1,
+      actualVersion: 2,
+    });
     alone.quantity = 9137;
     await expect(lines().save(alone)).rejects.toBeInstanceOf(UnguardedWriteError);
     expect(await lines().countBy({ id: removed.id })).toBe(0);

@@ -20,7 +20,8 @@ eachDriver(undefined, { mariadb: true })("save() of a copy whose read the librar
   afterAll(async () => db?.close());
 
   const accounts = () => db.dataSource.getRepository(Account);
-  const loaded = async () => accounts().findOneByOrFail({ id: (await accounts().save(accounts().create({ owner: "ada", balance: 100 }))).id });
+  const loaded = async () =>
+    accounts().findOneByOrFail({ id: (await accounts().save(accounts().create({ owner: "ada", balance: 100 }))).id });
   const statementsOf = (work: () => Promise<unknown>) => db.log.capture(async () => void (await work()));
 
   it("sends one UPDATE: no pre-load, no transaction of its own, no read-back", async () => {
@@ -80,7 +81,12 @@ eachDriver(undefined, { mariadb: true })("save() of a copy whose read the librar
     listing.tags.push("y");
     listing.price.cents = 5;
     await listings.save(listing);
-    expect(await listings.findOneByOrFail({ id })).toMatchObject({ code: "A", price: { cents: 5, currency: "EUR" }, tags: ["x", "y"], version: 2 });
+    expect(await listings.findOneByOrFail({ id })).toMatchObject({
+      code: "A",
+      price: { cents: 5, currency: "EUR" },
+      tags: ["x", "y"],
+      version: 2,
+    });
     listing.code = "b";
     await listings.save(listing);
     expect(await listings.findOneByOrFail({ id })).toMatchObject({ code: "B", tags: ["x", "y"], version: 3 });

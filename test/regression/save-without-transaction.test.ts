@@ -36,15 +36,21 @@ describe.each(enabledDrivers({ mariadb: true }))("save({ transaction: false }) o
     await orders().save(other);
 
     line.quantity = 42;
-    const statements = await db.log.capture(() => expect(lines().save(line, { transaction: false })).rejects.toBeInstanceOf(TransactionRequiredError));
+    const statements = await db.log.capture(() =>
+      expect(lines().save(line, { transaction: false })).rejects.toBeInstanceOf(TransactionRequiredError),
+    );
     expect(writes(statements)).toEqual([]);
     expect((await lines().findOneByOrFail({ id: line.id })).quantity).toBe(1);
   });
 
   it("the error says what to do", async () => {
-    const order = await loadOrder((await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }] }))).id);
+    const order = await loadOrder(
+      (await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }] }))).id,
+    );
     order.lines[0].quantity = 2;
-    const error = (await orders().save(order, { transaction: false }).catch((e: unknown) => e)) as Error;
+    const error = (await orders()
+      .save(order, { transaction: false })
+      .catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(TransactionRequiredError);
     expect(error.message).toMatch(/Drop \{ transaction: false \}, or run it inside dataSource\.transaction\(\)/);
   });
@@ -62,7 +68,9 @@ describe.each(enabledDrivers({ mariadb: true }))("save({ transaction: false }) o
   });
 
   it("leaves the same save inside a transaction of the caller's alone (the caller's transaction makes it atomic)", async () => {
-    const order = await loadOrder((await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }] }))).id);
+    const order = await loadOrder(
+      (await orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity: 1, notes: [] }] }))).id,
+    );
     order.lines[0].quantity = 2;
     await db.dataSource.transaction((manager) => manager.save(order, { transaction: false }));
     expect((await loadOrder(order.id)).lines[0].quantity).toBe(2);
@@ -77,7 +85,15 @@ describe.each(enabledDrivers({ mariadb: true }))("save({ transaction: false }) o
 
     it(`each changing its own line: neither change is written half (${ROUNDS} rounds)`, async () => {
       for (let round = 0; round < ROUNDS; round++) {
-        const { id } = await orders().save(orders().create({ customer: "ada", lines: [{ product: "a", quantity: 0, notes: [] }, { product: "b", quantity: 0, notes: [] }] }));
+        const { id } = await orders().save(
+          orders().create({
+            customer: "ada",
+            lines: [
+              { product: "a", quantity: 0, notes: [] },
+              { product: "b", quantity: 0, notes: [] },
+            ],
+          }),
+        );
         await Promise.all(clients.map((client) => client.run("load", { orderId: id })));
         const outcomes = await Promise.all(clients.map((client, index) => client.run("changeLine", { index })));
         for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, error: { name: "TransactionRequiredError" } });

@@ -64,7 +64,8 @@ eachDriver(undefined, { mariadb: true })("schema-qualified table names in query-
     const doc = await docs.save(docs.create({ title: "a" }));
     doc.title = "b";
     await docs.save(doc); // version 2
-    for (const table of names("doc")) await refused(() => qb().update(table).set({ title: "c", version: 1 }).where("id = :id", { id: doc.id }).execute(), "update()");
+    for (const table of names("doc"))
+      await refused(() => qb().update(table).set({ title: "c", version: 1 }).where("id = :id", { id: doc.id }).execute(), "update()");
     expect(await docs.findOneByOrFail({ id: doc.id })).toMatchObject({ title: "b", version: 2 });
   });
 
@@ -90,7 +91,11 @@ eachDriver(undefined, { mariadb: true })("schema-qualified table names in query-
   });
 
   it("leaves a name in another schema or database alone: a raw table the guard does not know", async () => {
-    const error = await qb().update("elsewhere.order_line").set({ quantity: 5 }).execute().catch((e: unknown) => e);
+    const error = await qb()
+      .update("elsewhere.order_line")
+      .set({ quantity: 5 })
+      .execute()
+      .catch((e: unknown) => e);
     // No such table: the database's answer, not the guard's (TypeORM 0.3's SQLite runner does not wrap it in QueryFailedError).
     expect(error).not.toBeInstanceOf(OccError);
     expect(error instanceof QueryFailedError || (error as Error).name === "SqliteError").toBe(true);

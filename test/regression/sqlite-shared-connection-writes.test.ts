@@ -34,7 +34,14 @@ eachDriver((driver) => driver === "sqlite")("writes on one shared SQLite connect
   });
 
   async function open(name: string, entities: Function[], extra: Partial<DataSourceOptions> = {}): Promise<DataSource> {
-    const source = new DataSource({ type: "better-sqlite3", database: join(dir, `${name}.sqlite`), enableWAL: true, synchronize: true, entities, ...extra } as DataSourceOptions);
+    const source = new DataSource({
+      type: "better-sqlite3",
+      database: join(dir, `${name}.sqlite`),
+      enableWAL: true,
+      synchronize: true,
+      entities,
+      ...extra,
+    } as DataSourceOptions);
     await source.initialize();
     sources.push(source);
     return source;
@@ -60,15 +67,32 @@ eachDriver((driver) => driver === "sqlite")("writes on one shared SQLite connect
   }
 
   it.each([
-    ["update()", (source: DataSource, id: number) => source.getRepository(OccCounter).update(id, { value: 7 }), (counter: OccCounter | null) => counter?.value === 7],
-    ["increment()", (source: DataSource, id: number) => source.getRepository(OccCounter).increment({ id }, "value", 7), (counter: OccCounter | null) => counter?.value === 7],
     [
-      "a query-builder update()",
-      (source: DataSource, id: number) => source.createQueryBuilder().update(OccCounter).set({ value: 7 }).where("id = :id", { id }).execute(),
+      "update()",
+      (source: DataSource, id: number) => source.getRepository(OccCounter).update(id, { value: 7 }),
       (counter: OccCounter | null) => counter?.value === 7,
     ],
-    ["insert()", (source: DataSource) => source.getRepository(OccCounter).insert({ value: 7 }), (_: OccCounter | null, all: OccCounter[]) => all.some((counter) => counter.value === 7)],
-    ["a raw query", (source: DataSource, id: number) => source.query(`UPDATE occ_counter SET value = 7 WHERE id = ${Number(id)}`), (counter: OccCounter | null) => counter?.value === 7],
+    [
+      "increment()",
+      (source: DataSource, id: number) => source.getRepository(OccCounter).increment({ id }, "value", 7),
+      (counter: OccCounter | null) => counter?.value === 7,
+    ],
+    [
+      "a query-builder update()",
+      (source: DataSource, id: number) =>
+        source.createQueryBuilder().update(OccCounter).set({ value: 7 }).where("id = :id", { id }).execute(),
+      (counter: OccCounter | null) => counter?.value === 7,
+    ],
+    [
+      "insert()",
+      (source: DataSource) => source.getRepository(OccCounter).insert({ value: 7 }),
+      (_: OccCounter | null, all: OccCounter[]) => all.some((counter) => counter.value === 7),
+    ],
+    [
+      "a raw query",
+      (source: DataSource, id: number) => source.query(`UPDATE occ_counter SET value = 7 WHERE id = ${Number(id)}`),
+      (counter: OccCounter | null) => counter?.value === 7,
+    ],
   ])("reproduction: %s acknowledged during another caller's failing transaction is kept", async (_, write, applied) => {
     const source = await open(`kept-${Math.random().toString(36).slice(2)}`, coreEntities);
     const { id } = await source.getRepository(OccCounter).save({ value: 0 });
@@ -86,6 +110,7 @@ eachDriver((driver) => driver === "sqlite")("writes on one shared SQLite connect
   it("with plain entities alone, a save started outside a transaction and awaited inside one completes, as in plain TypeORM", async () => {
     const source = await open("plain-only", [PlainNote, PlainCounter]);
     const notes = source.getRepository(PlainNote);
+    // eslint-disable-next-line prefer-const -- the transaction's callback awaits it, so it is declared before it is assigned
     let pending!: Promise<unknown>;
     const transaction = source.transaction(async () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -99,6 +124,7 @@ eachDriver((driver) => driver === "sqlite")("writes on one shared SQLite connect
   it("with typeorm-occ entities, that pattern fails with SharedConnectionBusyError after the timeout instead of hanging, and loses nothing", async () => {
     const source = await open("guarded", coreEntities, { timeout: 300 } as Partial<DataSourceOptions>);
     const docs = source.getRepository(Doc);
+    // eslint-disable-next-line prefer-const -- the transaction's callback awaits it, so it is declared before it is assigned
     let pending!: Promise<unknown>;
     const transaction = source.transaction(async (manager) => {
       await manager.save(manager.create(Doc, { title: "by the transaction" }));

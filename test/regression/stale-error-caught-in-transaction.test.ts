@@ -25,7 +25,16 @@ describe.each(enabledDrivers({ mariadb: true }))("a StaleDataError caught inside
   const lines = () => db.dataSource.getRepository(OrderLine);
   const loadOrder = (id: number) => orders().findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
   const newOrder = async (lineCount = 1) =>
-    loadOrder((await orders().save(orders().create({ customer: "ada", lines: Array.from({ length: lineCount }, (_, i) => ({ product: `p${i}`, quantity: 0, notes: [] })) }))).id);
+    loadOrder(
+      (
+        await orders().save(
+          orders().create({
+            customer: "ada",
+            lines: Array.from({ length: lineCount }, (_, i) => ({ product: `p${i}`, quantity: 0, notes: [] })),
+          }),
+        )
+      ).id,
+    );
 
   /** Two orders, ordered so that the stale one's root is locked second (after the fresh one was written). */
   async function freshAndStale(): Promise<[Order, Order]> {
@@ -45,7 +54,10 @@ describe.each(enabledDrivers({ mariadb: true }))("a StaleDataError caught inside
     staleLine.quantity = 5;
     const statements = await db.log.capture(() =>
       db.dataSource.transaction(async (manager) => {
-        await expect(manager.save(OrderLine, [freshLine, staleLine])).rejects.toMatchObject({ name: "StaleDataError", primaryKey: { id: stale.id } });
+        await expect(manager.save(OrderLine, [freshLine, staleLine])).rejects.toMatchObject({
+          name: "StaleDataError",
+          primaryKey: { id: stale.id },
+        });
       }),
     );
     expect(statements.some((sql) => /^ROLLBACK TO SAVEPOINT/i.test(sql))).toBe(true);
@@ -120,7 +132,10 @@ describe.each(enabledDrivers({ mariadb: true }))("a StaleDataError caught inside
       const [first, second] = await freshAndStale();
       const counts = { saved: 0, caught: 0, busy: 0 };
       for (let round = 0; round < ROUNDS; round++) {
-        tally(await Promise.all(clients.map((client) => client.run<string>("bumpPair", { lineIds: [first.lines[0].id, second.lines[0].id] }))), counts);
+        tally(
+          await Promise.all(clients.map((client) => client.run<string>("bumpPair", { lineIds: [first.lines[0].id, second.lines[0].id] }))),
+          counts,
+        );
       }
       const [a, b] = [await loadOrder(first.id), await loadOrder(second.id)];
       expect(counts.caught).toBeGreaterThan(0);

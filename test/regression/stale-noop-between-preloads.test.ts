@@ -31,7 +31,8 @@ describe.each(enabledDrivers({ mariadb: true }))("a commit between TypeORM's pre
   afterAll(async () => db?.close());
 
   const orders = () => db.dataSource.getRepository(Order);
-  const load = (source: DataSource, id: number) => source.getRepository(Order).findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+  const load = (source: DataSource, id: number) =>
+    source.getRepository(Order).findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
 
   it.each([
     ["standalone", (order: Order) => orders().save(order)],
@@ -41,7 +42,12 @@ describe.each(enabledDrivers({ mariadb: true }))("a commit between TypeORM's pre
     const read = await load(db.dataSource, id);
     // A copy built by hand from that read, so TypeORM pre-loads the rows (a loaded copy's read stands in
     // for the pre-load: no statements to commit between, see save-of-a-known-read).
-    const mine = orders().create({ id, customer: read.customer, version: read.version, lines: read.lines.map(({ id: lineId, product, quantity }) => ({ id: lineId, product, quantity, notes: [] })) });
+    const mine = orders().create({
+      id,
+      customer: read.customer,
+      version: read.version,
+      lines: read.lines.map(({ id: lineId, product, quantity }) => ({ id: lineId, product, quantity, notes: [] })),
+    });
     mine.lines[0].quantity += 1; // the increment I mean to make, from version 1
     inject = async () => {
       const theirs = await load(other, id);

@@ -35,7 +35,11 @@ describe.each(enabledDrivers({ mariadb: true }))("input validated before the fir
 
   it("a root in the save without a version is refused before its new line is inserted", async () => {
     const order = await orders().save(orders().create({ customer: "ada", lines: [] }));
-    const detached = orders().create({ id: order.id, customer: "ada", lines: [lines().create({ product: "tea", quantity: 1, notes: [] })] });
+    const detached = orders().create({
+      id: order.id,
+      customer: "ada",
+      lines: [lines().create({ product: "tea", quantity: 1, notes: [] })],
+    });
     const statements = await db.log.capture(() => expect(orders().save(detached)).rejects.toBeInstanceOf(MissingVersionError));
     expect(writes(statements)).toEqual([]);
     expect(await lines().countBy({ order: { id: order.id } })).toBe(0);

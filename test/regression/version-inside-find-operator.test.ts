@@ -31,17 +31,17 @@ eachDriver(undefined, { mariadb: true })("updateIf with the version inside a fin
   }
 
   it.each([
-    ["Equal(\"1\")", Equal("1")],
-    ["In([\"1\"])", In(["1"])],
-    ["In([1, \"1\"])", In([1, "1"])],
+    ['Equal("1")', Equal("1")],
+    ['In(["1"])', In(["1"])],
+    ['In([1, "1"])', In([1, "1"])],
     ["Equal(1.5)", Equal(1.5)],
     ["Equal(NaN)", Equal(NaN)],
-    ["LessThanOrEqual(\"1e0\")", LessThanOrEqual("1e0")],
-    ["Not(Equal(\"0\"))", Not(Equal("0"))],
-    ["Not(\"0\")", Not("0")],
-    ["Between(0, \"9\")", Between(0, "9" as unknown as number)],
+    ['LessThanOrEqual("1e0")', LessThanOrEqual("1e0")],
+    ['Not(Equal("0"))', Not(Equal("0"))],
+    ['Not("0")', Not("0")],
+    ['Between(0, "9")', Between(0, "9" as unknown as number)],
     ["And(MoreThan(0), LessThanOrEqual(-1))", And(MoreThan(0), LessThanOrEqual(-1))],
-    ["And(MoreThan(\"0\"))", And(MoreThan("0" as unknown as number))],
+    ['And(MoreThan("0"))', And(MoreThan("0" as unknown as number))],
     ["Equal(2 ** 60)", Equal(2 ** 60)],
   ])("reproduction: %s is refused with InvalidVersionError, nothing sent", async (_name, criterion) => {
     const { id } = await accounts().save({ owner: "ada", balance: 10 });
@@ -52,7 +52,13 @@ eachDriver(undefined, { mariadb: true })("updateIf with the version inside a fin
     ["Raw", Raw((column) => `${column} = 1`)],
     ["Like", Like("1")],
     ["Not(Like)", Not(Like("1"))],
-    ["And(Equal, Raw)", And(Equal(1), Raw((column) => `${column} = 1`))],
+    [
+      "And(Equal, Raw)",
+      And(
+        Equal(1),
+        Raw((column) => `${column} = 1`),
+      ),
+    ],
   ])("refuses %s on the version with InvalidArgumentError: its value cannot be checked as a version", async (_name, criterion) => {
     const { id } = await accounts().save({ owner: "ada", balance: 10 });
     const error = await updateIf(accounts(), { id, version: version(criterion) }, { balance: increment(1) }).catch((e: unknown) => e);

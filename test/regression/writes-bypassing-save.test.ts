@@ -86,7 +86,11 @@ describe.each(enabledDrivers({ mariadb: true }))("writes that bypass save() on %
     it.each([
       ["update()", (order: Order) => lines().update(order.lines[0].id, { quantity: 5 })],
       ["update()", (order: Order) => lines().increment({ id: order.lines[0].id }, "quantity", 1)],
-      ["update()", (order: Order) => db.dataSource.createQueryBuilder().update(OrderLine).set({ quantity: 5 }).where("id = :id", { id: order.lines[0].id }).execute()],
+      [
+        "update()",
+        (order: Order) =>
+          db.dataSource.createQueryBuilder().update(OrderLine).set({ quantity: 5 }).where("id = :id", { id: order.lines[0].id }).execute(),
+      ],
       ["delete()", (order: Order) => lines().delete(order.lines[0].id)],
       ["insert()", (order: Order) => lines().insert({ product: "x", quantity: 1, order: { id: order.id } })],
       ["upsert()", (order: Order) => lines().upsert({ id: order.lines[0].id, product: "x", quantity: 1 }, ["id"])],

@@ -99,7 +99,12 @@ describe.each(enabledDrivers())("random interleavings of aggregate users on %s",
               if (!order) break;
               const before = order.version;
               const intended = orderState(order);
-              const error = await orders().save(order).then(() => undefined, (e: unknown) => e);
+              const error = await orders()
+                .save(order)
+                .then(
+                  () => undefined,
+                  (e: unknown) => e,
+                );
               if (!user.dirty || (model && canonical(intended) === canonical(model.state))) {
                 // Nothing to write against the current row: a no-op, or a refusal; never a change.
                 if (error !== undefined) expect(error).toBeInstanceOf(StaleDataError);
@@ -118,7 +123,12 @@ describe.each(enabledDrivers())("random interleavings of aggregate users on %s",
             case "remove": {
               if (!order) break;
               const before = order.version;
-              const error = await orders().remove(order).then(() => undefined, (e: unknown) => e);
+              const error = await orders()
+                .remove(order)
+                .then(
+                  () => undefined,
+                  (e: unknown) => e,
+                );
               if (model && before === model.version && !user.dirty) {
                 expect(error).toBeUndefined();
                 model = null;

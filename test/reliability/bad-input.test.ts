@@ -60,7 +60,10 @@ describe.each(enabledDrivers())("versions from the outside world on %s", (driver
       const statements = await db.log.capture(async () => {
         const error = await counters()
           .save(Object.assign(counters().create({ id, value: 99 }), { version: value }))
-          .then(() => undefined, (e: unknown) => e);
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         expectRefused(error, kind);
       });
       expect(statements.filter((sql) => /^\s*(INSERT|UPDATE|DELETE)\b/i.test(sql))).toEqual([]);
@@ -71,7 +74,10 @@ describe.each(enabledDrivers())("versions from the outside world on %s", (driver
       const { id } = await freshCounter();
       const error = await counters()
         .remove(Object.assign(counters().create({ id, value: 10 }), { version: value }))
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expectRefused(error, kind);
       expect(await counters().findOneByOrFail({ id })).toMatchObject({ value: 10, version: 1 });
     });
@@ -83,7 +89,12 @@ describe.each(enabledDrivers())("versions from the outside world on %s", (driver
       edited.lines[0].quantity = 2;
       edited.lines.push(db.dataSource.getRepository(OccStressLine).create({ label: "b", quantity: 3 }));
       Object.assign(edited, { version: value });
-      const error = await orders().save(edited).then(() => undefined, (e: unknown) => e);
+      const error = await orders()
+        .save(edited)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expectRefused(error, kind);
       const after = await orders().findOneOrFail({ where: { id: order.id }, relations: { lines: true } });
       expect({ version: after.version, ...orderState(after) }).toEqual({ version: before.version, ...orderState(before) });
@@ -96,7 +107,10 @@ describe.each(enabledDrivers())("versions from the outside world on %s", (driver
         const { id } = await freshCounter();
         const error = await counters()
           .save(Object.assign(counters().create({ id, value: 11 }), { version: value }))
-          .then(() => undefined, (e: unknown) => e);
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         const row = await counters().findOneByOrFail({ id });
         if (value === null || value === undefined) expectRefused(error, MissingVersionError);
         else if (!isVersionNumber(value)) expectRefused(error, InvalidVersionError);
@@ -150,14 +164,16 @@ describe.each(enabledDrivers())("SQL injection attempts through values and versi
     const counters = db.dataSource.getRepository(OccStressCounter);
     const rows = await counters.save([counters.create({ value: 1 }), counters.create({ value: 2 })]);
     for (const payload of payloads) {
-      const error = await counters
-        .save(Object.assign(counters.create({ id: rows[0].id, value: 100 }), { version: payload }))
-        .then(() => undefined, (e: unknown) => e);
+      const error = await counters.save(Object.assign(counters.create({ id: rows[0].id, value: 100 }), { version: payload })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(InvalidVersionError);
       // A hostile primary key with a valid version: the row is not found (or the driver rejects the value), nothing changes.
-      await counters
-        .save(Object.assign(counters.create({ value: 100, version: 1 }), { id: payload }))
-        .then(() => undefined, (e: unknown) => e);
+      await counters.save(Object.assign(counters.create({ value: 100, version: 1 }), { id: payload })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     }
     const after = await counters.find({ order: { id: "ASC" } });
     expect(after.filter((row) => rows.some((r) => r.id === row.id))).toEqual(rows.map((row) => ({ ...row, version: 1 })));

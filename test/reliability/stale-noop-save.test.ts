@@ -18,7 +18,15 @@ describe.each(enabledDrivers())("a stale copy with nothing left to write on %s",
 
   it("is refused with StaleDataError and writes nothing", async () => {
     const orders = db.dataSource.getRepository(OccStressOrder);
-    const created = await orders.save(orders.create({ note: "n", lines: [{ label: "a", quantity: 1 }, { label: "b", quantity: 2 }] as OccStressLine[] }));
+    const created = await orders.save(
+      orders.create({
+        note: "n",
+        lines: [
+          { label: "a", quantity: 1 },
+          { label: "b", quantity: 2 },
+        ] as OccStressLine[],
+      }),
+    );
     const load = () => orders.findOneOrFail({ where: { id: created.id }, relations: { lines: true } });
     const mine = await load();
     const theirs = await load();
@@ -31,7 +39,9 @@ describe.each(enabledDrivers())("a stale copy with nothing left to write on %s",
     });
     // Nothing written: at most the root's checked UPDATE went out (a copy's read stands in for the pre-load), matching no row.
     expect(statements.filter((sql) => /^\s*(INSERT|DELETE)\b/i.test(sql))).toEqual([]);
-    expect(statements.filter((sql) => /^\s*UPDATE\b/i.test(sql)).every((sql) => /occ_stress_order/.test(sql) && /"version" = /.test(sql))).toBe(true);
+    expect(
+      statements.filter((sql) => /^\s*UPDATE\b/i.test(sql)).every((sql) => /occ_stress_order/.test(sql) && /"version" = /.test(sql)),
+    ).toBe(true);
     expect(mine.version).toBe(1);
     expect((await load()).version).toBe(2);
   });

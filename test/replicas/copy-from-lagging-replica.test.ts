@@ -54,7 +54,11 @@ describeWithReplicas("a copy read from a lagging replica, given the primary's ve
     expect(error).toBeInstanceOf(StaleDataError);
     expect(error).toMatchObject({ readVersion: 1, expectedVersion: 2, actualVersion: 2 });
     await db.waitForReplica();
-    expect(await db.dataSource.manager.transaction((manager) => manager.findOneByOrFail(LaggingWallet, { id }))).toMatchObject({ owner: "ada", balance: 50, version: 2 });
+    expect(await db.dataSource.manager.transaction((manager) => manager.findOneByOrFail(LaggingWallet, { id }))).toMatchObject({
+      owner: "ada",
+      balance: 50,
+      version: 2,
+    });
   });
 
   it("keeps an item added meanwhile when the aggregate copy came from the replica", async () => {
@@ -70,7 +74,9 @@ describeWithReplicas("a copy read from a lagging replica, given the primary's ve
     expect(copy.items).toHaveLength(1);
     copy.version = 2;
     await expect(baskets.save(copy)).rejects.toMatchObject({ name: "StaleDataError", readVersion: 1 });
-    const stored = await db.dataSource.manager.transaction((manager) => manager.findOneOrFail(LaggingBasket, { where: { id }, relations: { items: true } }));
+    const stored = await db.dataSource.manager.transaction((manager) =>
+      manager.findOneOrFail(LaggingBasket, { where: { id }, relations: { items: true } }),
+    );
     expect(stored.items.map((item) => item.sku).sort()).toEqual(["a", "b"]);
   });
 });

@@ -36,11 +36,15 @@ describeWithReplicas("typeorm-occ's own reads on a replicated DataSource", () =>
     const answers: Array<boolean | null> = [];
     for (let round = 0; round < ROUNDS; round++) {
       const { id } = await wallets.save({ balance: 10 });
-      const inserted = await updateIf(wallets, { id, balance: MoreThanOrEqual(100) }, { balance: decrement(100) }).catch((error: unknown) => error);
+      const inserted = await updateIf(wallets, { id, balance: MoreThanOrEqual(100) }, { balance: decrement(100) }).catch(
+        (error: unknown) => error,
+      );
       expect(inserted).toBeInstanceOf(ConditionNotMetError);
       answers.push((inserted as ConditionNotMetError).rowExists);
       await wallets.delete({ id });
-      const deleted = await updateIf(wallets, { id, balance: MoreThanOrEqual(0) }, { balance: decrement(1) }).catch((error: unknown) => error);
+      const deleted = await updateIf(wallets, { id, balance: MoreThanOrEqual(0) }, { balance: decrement(1) }).catch(
+        (error: unknown) => error,
+      );
       answers.push((deleted as ConditionNotMetError).rowExists);
     }
     expect(answers).toEqual(Array.from({ length: ROUNDS * 2 }, (_, n) => n % 2 === 0));
@@ -69,7 +73,9 @@ describeWithReplicas("typeorm-occ's own reads on a replicated DataSource", () =>
     await primary.query("UPDATE replica_wallet SET version = 5 WHERE id = $1", [id]);
     await primary.query("DELETE FROM replica_wallet WHERE id = $1", [id]);
     await primary.query("INSERT INTO replica_wallet (id, balance, version) VALUES ($1, 0, 1)", [id]);
-    const error = (await wallets.save(Object.assign(new ReplicaWallet(), { id, balance: 20, version: 5 })).catch((caught: unknown) => caught)) as StaleDataError;
+    const error = (await wallets
+      .save(Object.assign(new ReplicaWallet(), { id, balance: 20, version: 5 }))
+      .catch((caught: unknown) => caught)) as StaleDataError;
     expect(error).toMatchObject({ name: "StaleDataError", expectedVersion: 5, actualVersion: 1 });
     expect(error.message).toBe(
       `ReplicaWallet#${id} is stale: expected version 5, found 1 (update); the row holds a lower version than expected: it was deleted and inserted again, or version 5 never came from this row`,

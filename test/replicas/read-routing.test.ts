@@ -33,7 +33,9 @@ describeWithReplicas("reads on a replicated DataSource", () => {
 
   it("outside typeorm-occ's scopes a read goes where TypeORM sends it: a replica", async () => {
     expect(await readsReplica(db.dataSource)).toBe(true);
-    expect(await db.dataSource.transaction((manager) => manager.query("SELECT pg_is_in_recovery() AS replica"))).toEqual([{ replica: false }]);
+    expect(await db.dataSource.transaction((manager) => manager.query("SELECT pg_is_in_recovery() AS replica"))).toEqual([
+      { replica: false },
+    ]);
     // README says so: inside a transaction of your own, only its manager reads the primary.
     expect(await db.dataSource.transaction(() => readsReplica(db.dataSource))).toBe(true);
   });
@@ -49,7 +51,9 @@ describeWithReplicas("reads on a replicated DataSource", () => {
 
   it("concurrent callers inside and outside the scope each keep their own routing", async () => {
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, n) => (n % 2 === 0 ? readFromPrimary(() => readsReplica(db.dataSource)) : readsReplica(db.dataSource))),
+      Array.from({ length: 20 }, (_, n) =>
+        n % 2 === 0 ? readFromPrimary(() => readsReplica(db.dataSource)) : readsReplica(db.dataSource),
+      ),
     );
     expect(results).toEqual(Array.from({ length: 20 }, (_, n) => n % 2 === 1));
   });
@@ -75,7 +79,10 @@ describeWithReplicas("reads on a replicated DataSource", () => {
     expect(await withAdvisoryLock(db.dataSource, "routing", () => readsReplica(db.dataSource))).toBe(false);
     const locked = await db.dataSource.transaction(async (manager) => {
       const row = await lockAggregate(manager, RoutedCounter, id);
-      return { row, replica: await manager.createQueryBuilder().select("pg_is_in_recovery()", "r").from("pg_database", "d").limit(1).getRawOne() };
+      return {
+        row,
+        replica: await manager.createQueryBuilder().select("pg_is_in_recovery()", "r").from("pg_database", "d").limit(1).getRawOne(),
+      };
     });
     // The row was inserted a moment ago: with the replica behind, only the primary has it.
     expect(locked.row).toMatchObject({ id, value: 0, version: 1 });

@@ -33,25 +33,30 @@ describeWithReplicas("read-check-write loops through a global repository, replic
   it.each([
     ["without dataSource", false],
     ["with dataSource", true],
-  ])(`withOptimisticRetry %s: ${WORKERS} workers × ${PER_WORKER} increments of one row, none gives up, none lost`, async (_, withDataSource) => {
-    const id = await hotRow();
-    let gaveUp = 0;
-    await Promise.all(
-      workers.map(async (source) => {
-        const counters = source.getRepository(HotCounter);
-        const increment = async () => {
-          const counter = await counters.findOneByOrFail({ id });
-          counter.value += 1;
-          await counters.save(counter);
-        };
-        for (let n = 0; n < PER_WORKER; n++) {
-          await (withDataSource ? withOptimisticRetry(() => increment(), { dataSource: source }) : withOptimisticRetry(() => increment())).catch(() => gaveUp++);
-        }
-      }),
-    );
-    expect(gaveUp).toBe(0);
-    expect(await final(id)).toMatchObject({ value: WORKERS * PER_WORKER, version: WORKERS * PER_WORKER + 1 });
-  });
+  ])(
+    `withOptimisticRetry %s: ${WORKERS} workers × ${PER_WORKER} increments of one row, none gives up, none lost`,
+    async (_, withDataSource) => {
+      const id = await hotRow();
+      let gaveUp = 0;
+      await Promise.all(
+        workers.map(async (source) => {
+          const counters = source.getRepository(HotCounter);
+          const increment = async () => {
+            const counter = await counters.findOneByOrFail({ id });
+            counter.value += 1;
+            await counters.save(counter);
+          };
+          for (let n = 0; n < PER_WORKER; n++) {
+            await (
+              withDataSource ? withOptimisticRetry(() => increment(), { dataSource: source }) : withOptimisticRetry(() => increment())
+            ).catch(() => gaveUp++);
+          }
+        }),
+      );
+      expect(gaveUp).toBe(0);
+      expect(await final(id)).toMatchObject({ value: WORKERS * PER_WORKER, version: WORKERS * PER_WORKER + 1 });
+    },
+  );
 
   it(`withAdvisoryLock: ${WORKERS} workers read and save through their global repository, no increment lost`, async () => {
     const id = await hotRow();

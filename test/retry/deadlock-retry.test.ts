@@ -24,7 +24,10 @@ eachDriver((driver) => driver !== "sqlite", { mariadb: true })("withOptimisticRe
     const saveBoth = (first: number, second: number) =>
       withOptimisticRetry(
         async (manager: EntityManager, attempt) => {
-          const [x, y] = [await manager.findOneByOrFail(OccCounter, { id: first }), await manager.findOneByOrFail(OccCounter, { id: second })];
+          const [x, y] = [
+            await manager.findOneByOrFail(OccCounter, { id: first }),
+            await manager.findOneByOrFail(OccCounter, { id: second }),
+          ];
           x.value += 1;
           y.value += 1;
           await manager.save(x); // locks the first row

@@ -157,7 +157,8 @@ describe.each(enabledDrivers({ mariadb: true }))("withOptimisticRetry on %s", (d
     const started = Date.now();
     const attempts = await withOptimisticRetry(async (attempt) => {
       const counter = await counters().findOneByOrFail({ id });
-      if (attempt < interrupted) await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: counter.value + 10 });
+      if (attempt < interrupted)
+        await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: counter.value + 10 });
       counter.value += 1;
       await counters().save(counter);
       return attempt;
@@ -225,7 +226,11 @@ describe.each(enabledDrivers({ mariadb: true }))("withOptimisticRetry on %s", (d
     expect(await counters().findOneByOrFail({ id })).toMatchObject({ value: 6, version: 3 });
   });
 
-  const serializationFailure = { postgres: "SQLSTATE 40001", mariadb: "ER_CHECKREAD (1020, innodb_snapshot_isolation)", sqlite: "none (one writer at a time)" }[driver];
+  const serializationFailure = {
+    postgres: "SQLSTATE 40001",
+    mariadb: "ER_CHECKREAD (1020, innodb_snapshot_isolation)",
+    sqlite: "none (one writer at a time)",
+  }[driver];
   (driver === "sqlite" ? it.skip : it)(`retries a real serialization failure under REPEATABLE READ: ${serializationFailure}`, async () => {
     const id = 40001;
     await db.dataSource.getRepository(PlainRow).insert({ id, value: 0 });

@@ -118,7 +118,10 @@ export function checkHistory(
           continue;
         }
         if (step.stateRead !== null && !same(step.stateRead, state)) {
-          flag("stale-read", `${where} wrote from a copy showing ${canonical(step.stateRead)}, the transaction had reached ${canonical(state)}`);
+          flag(
+            "stale-read",
+            `${where} wrote from a copy showing ${canonical(step.stateRead)}, the transaction had reached ${canonical(state)}`,
+          );
         }
         if (step.versionReported !== undefined && step.versionReported !== written) {
           flag("wrong-version-reported", `${where} reported v${step.versionReported}, its transaction committed v${written}`);
@@ -163,9 +166,7 @@ export function checkHistory(
     const usedIndeterminate = new Set<OpRecord>();
     /** Fills a gap after `version` with an indeterminate op that read exactly that version and state. */
     const fillGap = (): boolean => {
-      const candidate = indeterminate.find(
-        (op) => !usedIndeterminate.has(op) && op.versionRead === version && same(op.stateRead, state),
-      );
+      const candidate = indeterminate.find((op) => !usedIndeterminate.has(op) && op.versionRead === version && same(op.stateRead, state));
       if (!candidate) return false;
       usedIndeterminate.add(candidate);
       indeterminateApplied++;
@@ -213,7 +214,11 @@ export function checkHistory(
     for (const op of noops) {
       const laterMatch = [...statesByVersion].some(([v, s]) => v > op.versionRead! && same(s, op.stateWritten));
       if (laterMatch) noopAcknowledged++;
-      else flag("version-not-incremented", `${op.worker} ${op.op.type}: read v${op.versionRead}, wrote v${op.versionWritten}, and its state never appeared later`);
+      else
+        flag(
+          "version-not-incremented",
+          `${op.worker} ${op.op.type}: read v${op.versionRead}, wrote v${op.versionWritten}, and its state never appeared later`,
+        );
     }
     if (!same(final.state, state)) {
       flag("final-state-mismatch", `database has ${canonical(final.state)}, replay gives ${canonical(state)}`);
@@ -223,7 +228,8 @@ export function checkHistory(
       const maybe = indeterminate.reduce((sum, op) => sum + incrementOf(op), 0);
       const applied = final.state - insert.stateWritten;
       if (applied < increments) flag("lost-increment", `acknowledged increments add up to ${increments}, value moved by ${applied}`);
-      if (applied > increments + maybe) flag("phantom-increment", `value moved by ${applied}, acknowledged increments add up to ${increments} (+${maybe} indeterminate)`);
+      if (applied > increments + maybe)
+        flag("phantom-increment", `value moved by ${applied}, acknowledged increments add up to ${increments} (+${maybe} indeterminate)`);
     }
   }
 

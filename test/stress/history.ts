@@ -79,7 +79,8 @@ export class History {
 export function operationsEnded(records: readonly OpRecord[], outcomes: readonly OpRecord["outcome"][], worker?: string): number {
   const ended = new Set<string>();
   for (const record of records) {
-    if (record.final && outcomes.includes(record.outcome) && (!worker || record.worker === worker)) ended.add(record.operation ?? `${record.worker}:${ended.size}`);
+    if (record.final && outcomes.includes(record.outcome) && (!worker || record.worker === worker))
+      ended.add(record.operation ?? `${record.worker}:${ended.size}`);
   }
   return ended.size;
 }

@@ -57,7 +57,13 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]) as ProcessWorkerConfig;
   const flavor = config.flavor === "occ" ? occFlavor : plainFlavor;
   // One process, one connection, one client: a blocking busy timeout stalls nobody else here.
-  const dataSource = new DataSource({ type: "better-sqlite3", database: config.database, enableWAL: true, timeout: 10000, entities: stressEntities });
+  const dataSource = new DataSource({
+    type: "better-sqlite3",
+    database: config.database,
+    enableWAL: true,
+    timeout: 10000,
+    entities: stressEntities,
+  });
   await dataSource.initialize();
   const history = new FileHistory(config.historyFile);
   const hold = config.holdAfter;
@@ -67,21 +73,24 @@ async function main(): Promise<void> {
     config.fixtures,
     {
       ...config.worker,
-      afterOp: hold === undefined ? undefined : async (index) => {
-        if (index + 1 !== hold) return;
-        // Like every workload operation, the held write reads before it writes, and SQLite cannot make
-        // such a transaction wait for the write lock: while another process holds it, or once that one
-        // committed after our read, it refuses at once (SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT; the busy
-        // timeout only covers a transaction that has not read yet). So it is retried the same way.
-        const holding = await withOptimisticRetry(() => openHeldWrite(dataSource, flavor, config.fixtures.hotCounter), {
-          retries: config.worker.retries ?? 30,
-          baseDelayMs: 1,
-          maxDelayMs: 20,
-          retryOn: isConflict,
-        });
-        process.send?.({ holding });
-        await new Promise(() => {}); // keep the transaction open until SIGKILL
-      },
+      afterOp:
+        hold === undefined
+          ? undefined
+          : async (index) => {
+              if (index + 1 !== hold) return;
+              // Like every workload operation, the held write reads before it writes, and SQLite cannot make
+              // such a transaction wait for the write lock: while another process holds it, or once that one
+              // committed after our read, it refuses at once (SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT; the busy
+              // timeout only covers a transaction that has not read yet). So it is retried the same way.
+              const holding = await withOptimisticRetry(() => openHeldWrite(dataSource, flavor, config.fixtures.hotCounter), {
+                retries: config.worker.retries ?? 30,
+                baseDelayMs: 1,
+                maxDelayMs: 20,
+                retryOn: isConflict,
+              });
+              process.send?.({ holding });
+              await new Promise(() => {}); // keep the transaction open until SIGKILL
+            },
     },
     history,
   );

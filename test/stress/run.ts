@@ -69,7 +69,9 @@ function dumpAnomalies(label: string, report: CheckReport, records: readonly OpR
 function note(label: string, flavor: Flavor["name"], report: CheckReport, ms: number): void {
   const line = { label, flavor, report, seconds: ms / 1000 };
   lines.push(line);
-  console.log(formatReport(`${label} [${flavor}]`, report, ` ${line.seconds.toFixed(1)}s ${Math.round(report.acknowledged / line.seconds)} ack/s`));
+  console.log(
+    formatReport(`${label} [${flavor}]`, report, ` ${line.seconds.toFixed(1)}s ${Math.round(report.acknowledged / line.seconds)} ack/s`),
+  );
   if (flavor === "typeorm-occ") for (const anomaly of report.anomalies.slice(0, 20)) console.log(`  ANOMALY ${JSON.stringify(anomaly)}`);
 }
 
@@ -78,10 +80,19 @@ async function postgres(isolation: "READ COMMITTED" | "REPEATABLE READ", workloa
   try {
     const pool: DataSource = await db.open({ poolSize: PG_CLIENTS, isolationLevel: isolation } as object);
     const label = `PostgreSQL ${isolation}, ${PG_CLIENTS} clients, pool ${PG_CLIENTS}, ${workload.name}`;
-    await pooled(db.dataSource, pool, label, `pg-${isolation}-${workload.name}`, PG_CLIENTS, opsOf(workload, "postgres"), isolation.length, {
-      ...workload.worker,
-      isolationLevel: isolation,
-    });
+    await pooled(
+      db.dataSource,
+      pool,
+      label,
+      `pg-${isolation}-${workload.name}`,
+      PG_CLIENTS,
+      opsOf(workload, "postgres"),
+      isolation.length,
+      {
+        ...workload.worker,
+        isolationLevel: isolation,
+      },
+    );
   } finally {
     await db.close();
   }
@@ -91,7 +102,16 @@ async function mariadb(workload: Workload): Promise<void> {
   const db = await createTestDatabase("mariadb", { entities: stressEntities, poolSize: MARIADB_CLIENTS });
   try {
     const label = `MariaDB REPEATABLE READ, ${MARIADB_CLIENTS} clients, pool ${MARIADB_CLIENTS}, ${workload.name}`;
-    await pooled(db.dataSource, db.dataSource, label, `mariadb-${workload.name}`, MARIADB_CLIENTS, opsOf(workload, "mariadb"), 3, workload.worker);
+    await pooled(
+      db.dataSource,
+      db.dataSource,
+      label,
+      `mariadb-${workload.name}`,
+      MARIADB_CLIENTS,
+      opsOf(workload, "mariadb"),
+      3,
+      workload.worker,
+    );
   } finally {
     await db.close();
   }
@@ -108,7 +128,10 @@ async function pooled(
   seed: number,
   worker: Partial<WorkerOptions>,
 ): Promise<void> {
-  for (const [flavor, opsPerWorker] of [[occFlavor, ops], [plainFlavor, controlOps(ops)]] as const) {
+  for (const [flavor, opsPerWorker] of [
+    [occFlavor, ops],
+    [plainFlavor, controlOps(ops)],
+  ] as const) {
     const result = await runScenario({
       flavor,
       admin,
@@ -130,7 +153,10 @@ async function sqlite(workload: Workload): Promise<void> {
   const database = (db.dataSource.options as { database: string }).database;
   try {
     const ops = opsOf(workload, "sqlite");
-    for (const [flavor, opsPerProcess] of [[occFlavor, ops], [plainFlavor, controlOps(ops)]] as const) {
+    for (const [flavor, opsPerProcess] of [
+      [occFlavor, ops],
+      [plainFlavor, controlOps(ops)],
+    ] as const) {
       const history = new History();
       const fixtures = await seedFixtures(db.dataSource, flavor, { counters: 64, orders: 16 }, history);
       const started = Date.now();
@@ -163,8 +189,12 @@ async function main(): Promise<void> {
   const drivers = enabledDrivers({ mariadb: true });
   let server: { url: string; stop(): Promise<void> } | undefined;
   if (drivers.includes("postgres") && !process.env.DATABASE_URL) {
-    const importModule = new Function("s", "return import(s)") as (s: string) => Promise<{ startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> }>;
-    const { startEmbeddedPostgres } = await importModule(join(__dirname, "..", "support", "embedded-postgres.mjs").replace(`${sep}dist${sep}test${sep}`, `${sep}test${sep}`));
+    const importModule = new Function("s", "return import(s)") as (
+      s: string,
+    ) => Promise<{ startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> }>;
+    const { startEmbeddedPostgres } = await importModule(
+      join(__dirname, "..", "support", "embedded-postgres.mjs").replace(`${sep}dist${sep}test${sep}`, `${sep}test${sep}`),
+    );
     server = await startEmbeddedPostgres();
     process.env.DATABASE_URL = server.url;
     console.log("embedded PostgreSQL started");
@@ -197,7 +227,9 @@ async function main(): Promise<void> {
     `typeorm-occ total: ops=${sum(occ, (r) => r.ops)} acknowledged=${sum(occ, (r) => r.acknowledged)} anomalies=${sum(occ, (r) => r.anomalies.length)}; ` +
       `plain control anomalies=${sum(plain, (r) => r.anomalies.length)}; duration ${seconds.toFixed(0)} s`,
   );
-  const failed = occ.some((line) => line.report.anomalies.length > 0 || line.report.errors > 0) || plain.some((line) => line.report.anomalies.length === 0);
+  const failed =
+    occ.some((line) => line.report.anomalies.length > 0 || line.report.errors > 0) ||
+    plain.some((line) => line.report.anomalies.length === 0);
   if (failed) {
     console.log("FAILED: typeorm-occ showed anomalies/errors, or the plain control showed none");
     process.exitCode = 1;

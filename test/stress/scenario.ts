@@ -33,7 +33,12 @@ export interface ScenarioResult {
 /** Seeds, runs `workers` concurrent clients, reads the final state and checks the history. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const history = new History();
-  const fixtures = await seedFixtures(options.admin, options.flavor, { counters: options.counters ?? 16, orders: options.orders ?? 6 }, history);
+  const fixtures = await seedFixtures(
+    options.admin,
+    options.flavor,
+    { counters: options.counters ?? 16, orders: options.orders ?? 6 },
+    history,
+  );
   const started = Date.now();
   const seed = options.seed ?? 1;
   await Promise.all(

@@ -8,9 +8,10 @@ export const ALL_DRIVERS: DriverName[] = ["postgres", "sqlite"];
  * opt in with `{ mariadb: true }`, and it runs when MARIADB_URL is set.
  */
 export function enabledDrivers(options: { mariadb?: boolean } = {}): DriverName[] {
-  const wanted = process.env.OCC_DRIVERS?.split(",").map((name) => name.trim()).filter(Boolean);
+  const wanted = process.env.OCC_DRIVERS?.split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
   const drivers: DriverName[] = [...ALL_DRIVERS];
   if (options.mariadb && process.env.MARIADB_URL) drivers.push("mariadb");
   return wanted ? drivers.filter((driver) => wanted.includes(driver)) : drivers;
 }
-

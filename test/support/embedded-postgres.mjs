@@ -61,7 +61,10 @@ export function postgresOsUser() {
       execFileSync("useradd", ["--system", "--user-group", "--no-create-home", USER], { stdio: "pipe" });
       return ids();
     } catch (error) {
-      throw new EmbeddedPostgresError(`PostgreSQL cannot run as root, and creating the "${USER}" OS user failed`, String(error.stderr ?? error));
+      throw new EmbeddedPostgresError(
+        `PostgreSQL cannot run as root, and creating the "${USER}" OS user failed`,
+        String(error.stderr ?? error),
+      );
     }
   }
 }
@@ -98,7 +101,10 @@ export async function reachableBinaries(dir, owner, given) {
   try {
     await run(copied.initdb, ["--version"], owner);
   } catch (error) {
-    throw new EmbeddedPostgresError(`the "${USER}" OS user can run neither ${binaries.initdb} nor its copy ${copied.initdb}`, error.output || String(error));
+    throw new EmbeddedPostgresError(
+      `the "${USER}" OS user can run neither ${binaries.initdb} nor its copy ${copied.initdb}`,
+      error.output || String(error),
+    );
   }
   return copied;
 }
@@ -108,7 +114,10 @@ export async function waitUntilReady(server, url, log) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (server.exitCode !== null || server.signalCode !== null || server.spawnError) {
-      throw new EmbeddedPostgresError(`postgres exited before accepting connections (${server.spawnError ?? server.exitCode ?? server.signalCode})`, log());
+      throw new EmbeddedPostgresError(
+        `postgres exited before accepting connections (${server.spawnError ?? server.exitCode ?? server.signalCode})`,
+        log(),
+      );
     }
     const client = new pg.Client({ connectionString: url });
     client.on("error", () => {});
@@ -119,7 +128,8 @@ export async function waitUntilReady(server, url, log) {
     } catch {
       await client.end().catch(() => {});
     }
-    if (Date.now() > deadline) throw new EmbeddedPostgresError(`postgres did not accept connections within ${START_TIMEOUT_MS / 1000} s`, log());
+    if (Date.now() > deadline)
+      throw new EmbeddedPostgresError(`postgres did not accept connections within ${START_TIMEOUT_MS / 1000} s`, log());
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -167,7 +177,20 @@ export async function startEmbeddedPostgres(options = {}) {
     }
 
     const port = await freePort();
-    const flags = ["-D", data, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200", "-c", "fsync=off"];
+    const flags = [
+      "-D",
+      data,
+      "-p",
+      String(port),
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      "-c",
+      "max_connections=200",
+      "-c",
+      "fsync=off",
+    ];
     let output = "";
     server = spawn(binaries.postgres, flags, { ...owner, stdio: ["ignore", "pipe", "pipe"] });
     server.stdout.on("data", (chunk) => (output = (output + chunk).slice(-4000)));

@@ -39,10 +39,18 @@ async function startReplicas(): Promise<void> {
   try {
     const cluster = await startReplicaCluster({ lagMs: Number(process.env.OCC_REPLICA_LAG_MS ?? 1000) });
     (globalThis as Record<string, unknown>).__typeormOccReplicas = cluster;
-    process.env.OCC_REPLICA_CLUSTER = JSON.stringify({ primaryPort: cluster.primaryPort, replicaPort: cluster.replicaPort, pgbouncer: cluster.pgbouncer });
+    process.env.OCC_REPLICA_CLUSTER = JSON.stringify({
+      primaryPort: cluster.primaryPort,
+      replicaPort: cluster.replicaPort,
+      pgbouncer: cluster.pgbouncer,
+    });
     if (cluster.pgbouncerSkipped) process.env.OCC_PGBOUNCER_SKIPPED = cluster.pgbouncerSkipped;
-    const bouncer = cluster.pgbouncer ? `, PgBouncer on ${cluster.pgbouncer.transaction} (transaction) and ${cluster.pgbouncer.session} (session)` : ` (PgBouncer tests skipped: ${cluster.pgbouncerSkipped})`;
-    console.log(`\n[typeorm-occ] started a PostgreSQL primary on ${cluster.primaryPort} and its replica on ${cluster.replicaPort}${bouncer}`);
+    const bouncer = cluster.pgbouncer
+      ? `, PgBouncer on ${cluster.pgbouncer.transaction} (transaction) and ${cluster.pgbouncer.session} (session)`
+      : ` (PgBouncer tests skipped: ${cluster.pgbouncerSkipped})`;
+    console.log(
+      `\n[typeorm-occ] started a PostgreSQL primary on ${cluster.primaryPort} and its replica on ${cluster.replicaPort}${bouncer}`,
+    );
   } catch (error) {
     if (process.env.OCC_REQUIRE_REPLICAS === "1") throw quiet(error);
     process.env.OCC_REPLICAS_SKIPPED = error instanceof Error ? error.message : String(error);

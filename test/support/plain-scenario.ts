@@ -44,9 +44,7 @@ export async function runPlainScenario(driver: DriverName): Promise<ScenarioResu
   const books = db.dataSource.getRepository(Book);
   const states: unknown[] = [];
   const snapshot = async () =>
-    states.push(
-      await authors.find({ relations: { books: true }, order: { id: "ASC", books: { id: "ASC" } }, withDeleted: true }),
-    );
+    states.push(await authors.find({ relations: { books: true }, order: { id: "ASC", books: { id: "ASC" } }, withDeleted: true }));
   try {
     const author = await authors.save(authors.create({ name: "le guin", books: [{ title: "a" }, { title: "b" }, { title: "c" }] }));
     await snapshot();

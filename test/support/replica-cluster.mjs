@@ -100,7 +100,11 @@ export async function startReplicaCluster(options = {}) {
     mkdirSync(primaryData, { mode: 0o700 });
     if (isRoot) chownSync(primaryData, owner.uid, owner.gid);
     try {
-      await run(binaries.initdb, [`--pgdata=${primaryData}`, `--username=${USER}`, "--auth=trust", "--encoding=UTF8", "--no-locale"], owner);
+      await run(
+        binaries.initdb,
+        [`--pgdata=${primaryData}`, `--username=${USER}`, "--auth=trust", "--encoding=UTF8", "--no-locale"],
+        owner,
+      );
     } catch (error) {
       throw new ReplicaClusterError(`initdb failed (${error.message})`, error.output);
     }
@@ -143,7 +147,10 @@ export async function startReplicaCluster(options = {}) {
 
     // A marker row the replica is polled for: once it shows a value, every earlier commit of the
     // cluster (WAL is one sequence) has been replayed there.
-    await query(urlOf(primaryPort), "CREATE TABLE occ_replication_marker (id int PRIMARY KEY, n bigint NOT NULL); INSERT INTO occ_replication_marker VALUES (1, 0)");
+    await query(
+      urlOf(primaryPort),
+      "CREATE TABLE occ_replication_marker (id int PRIMARY KEY, n bigint NOT NULL); INSERT INTO occ_replication_marker VALUES (1, 0)",
+    );
 
     let pgbouncer = null;
     let pgbouncerSkipped = null;

@@ -27,7 +27,10 @@ export async function setReplicaLag(replicaPort: number, lagMs: number): Promise
   const wanted = lagMs === 0 ? "0" : lagMs % 1000 === 0 ? `${lagMs / 1000}s` : `${lagMs}ms`;
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const [{ recovery_min_apply_delay: now }] = await query<{ recovery_min_apply_delay: string }>(adminUrl(replicaPort), "SHOW recovery_min_apply_delay");
+    const [{ recovery_min_apply_delay: now }] = await query<{ recovery_min_apply_delay: string }>(
+      adminUrl(replicaPort),
+      "SHOW recovery_min_apply_delay",
+    );
     if (now === wanted) return;
     if (Date.now() > deadline) throw new Error(`the replica reports recovery_min_apply_delay = ${now}, not ${wanted}`);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -38,7 +38,12 @@ interface Document {
 }
 
 // Never called: only compiled.
-export function compileOnly(products: Repository<Product>, lines: Repository<InvoiceLine>, stocks: Repository<Stock>, documents: Repository<Document>): void {
+export function compileOnly(
+  products: Repository<Product>,
+  lines: Repository<InvoiceLine>,
+  stocks: Repository<Stock>,
+  documents: Repository<Document>,
+): void {
   const id = 7;
   // Common code names no type arguments.
   void updateVersioned(products, { id, version: 3 }, { name: "x" });

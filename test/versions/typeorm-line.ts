@@ -8,4 +8,3 @@ export const typeormVersion: string = installedTypeOrmVersion() ?? "unknown";
  * why in a comment (test/aggregate/root-version.test.ts: what remove() of a root sends).
  */
 export const typeormLine: "0.3" | "1.x" = typeormVersion.startsWith("0.") ? "0.3" : "1.x";
-

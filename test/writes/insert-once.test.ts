@@ -33,7 +33,10 @@ eachDriver(undefined, { mariadb: true })("insertOnce on %s", (driver) => {
     const first = await insertOnce(payments(), { idempotencyKey: "again", amount: 100 }, { conflictPaths: ["idempotencyKey"] });
     await payments().save(Object.assign(first.entity, { status: "paid" }));
     const second = await insertOnce(payments(), { idempotencyKey: "again", amount: 999 }, { conflictPaths: ["idempotencyKey"] });
-    expect(second).toEqual({ created: false, entity: expect.objectContaining({ id: first.entity.id, amount: 100, status: "paid", version: 2 }) });
+    expect(second).toEqual({
+      created: false,
+      entity: expect.objectContaining({ id: first.entity.id, amount: 100, status: "paid", version: 2 }),
+    });
     expect(await payments().countBy({ idempotencyKey: "again" })).toBe(1);
   });
 
@@ -41,7 +44,11 @@ eachDriver(undefined, { mariadb: true })("insertOnce on %s", (driver) => {
     const bookings = db.dataSource.getRepository(Booking);
     const a = await insertOnce(bookings, { tenant: "t1", reference: "r1", note: "first" }, { conflictPaths: ["tenant", "reference"] });
     const b = await insertOnce(bookings, { tenant: "t1", reference: "r1", note: "second" }, { conflictPaths: ["reference", "tenant"] });
-    const c = await insertOnce(bookings, { tenant: "t2", reference: "r1", note: "other tenant" }, { conflictPaths: ["tenant", "reference"] });
+    const c = await insertOnce(
+      bookings,
+      { tenant: "t2", reference: "r1", note: "other tenant" },
+      { conflictPaths: ["tenant", "reference"] },
+    );
     expect([a.created, b.created, c.created]).toEqual([true, false, true]);
     expect(b.entity).toMatchObject({ id: a.entity.id, note: "first" });
     expect(c.entity.id).not.toBe(a.entity.id);
@@ -60,9 +67,15 @@ eachDriver(undefined, { mariadb: true })("insertOnce on %s", (driver) => {
   it("joins the caller's transaction", async () => {
     await db.dataSource
       .transaction(async (manager) => {
-        const { created } = await insertOnce(manager.getRepository(Payment), { idempotencyKey: "tx", amount: 1 }, { conflictPaths: ["idempotencyKey"] });
+        const { created } = await insertOnce(
+          manager.getRepository(Payment),
+          { idempotencyKey: "tx", amount: 1 },
+          { conflictPaths: ["idempotencyKey"] },
+        );
         expect(created).toBe(true);
-        expect(await insertOnce(manager.getRepository(Payment), { idempotencyKey: "tx", amount: 2 }, { conflictPaths: ["idempotencyKey"] })).toMatchObject({
+        expect(
+          await insertOnce(manager.getRepository(Payment), { idempotencyKey: "tx", amount: 2 }, { conflictPaths: ["idempotencyKey"] }),
+        ).toMatchObject({
           created: false,
           entity: { amount: 1 },
         });
@@ -75,7 +88,9 @@ eachDriver(undefined, { mariadb: true })("insertOnce on %s", (driver) => {
   it("raises a conflict on another unique key as the database reports it", async () => {
     const settings = db.dataSource.getRepository(Setting);
     await insertOnce(settings, { name: "owner", value: "1", alias: "taken" }, { conflictPaths: ["name"] });
-    const error = await insertOnce(settings, { name: "newcomer", value: "2", alias: "taken" }, { conflictPaths: ["name"] }).catch((e: unknown) => e);
+    const error = await insertOnce(settings, { name: "newcomer", value: "2", alias: "taken" }, { conflictPaths: ["name"] }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(QueryFailedError);
     expect(await settings.countBy({ name: "newcomer" })).toBe(0);
   });
@@ -104,7 +119,9 @@ eachDriver(undefined, { mariadb: true })("insertOnce on %s", (driver) => {
     it("20 concurrent calls with one key: one row, and the root moved once", async () => {
       for (let round = 0; round < 3; round++) {
         const ledger = await ledgers().save(ledgers().create({ name: "race" }));
-        const results = await Promise.all(Array.from({ length: 20 }, () => insertOnce(entries(), entry(ledger, `r-${ledger.id}`), { conflictPaths: ["idempotencyKey"] })));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => insertOnce(entries(), entry(ledger, `r-${ledger.id}`), { conflictPaths: ["idempotencyKey"] })),
+        );
         expect(results.filter((result) => result.created)).toHaveLength(1);
         expect(new Set(results.map((result) => result.entity.id)).size).toBe(1);
         expect((await ledgers().findOneByOrFail({ id: ledger.id })).version).toBe(2);
@@ -121,10 +138,16 @@ eachDriver(undefined, { mariadb: true })("insertOnce on %s", (driver) => {
       ["no options", () => insertOnce(payments(), { idempotencyKey: "o", amount: 1 }, undefined as never)],
       ["empty conflictPaths", () => insertOnce(payments(), { idempotencyKey: "e", amount: 1 }, { conflictPaths: [] })],
       ["an unknown conflict path", () => insertOnce(payments(), { idempotencyKey: "k", amount: 1 }, { conflictPaths: ["key" as never] })],
-      ["conflictPaths without a unique constraint", () => insertOnce(payments(), { idempotencyKey: "n", amount: 1 }, { conflictPaths: ["amount"] })],
+      [
+        "conflictPaths without a unique constraint",
+        () => insertOnce(payments(), { idempotencyKey: "n", amount: 1 }, { conflictPaths: ["amount"] }),
+      ],
       ["a conflict path without a value", () => insertOnce(payments(), { amount: 1 }, key)],
       ["a null conflict value", () => insertOnce(payments(), { idempotencyKey: null as never, amount: 1 }, key)],
-      ["part of a composite unique constraint", () => insertOnce(db.dataSource.getRepository(Booking), { tenant: "t", reference: "r", note: "n" }, { conflictPaths: ["tenant"] })],
+      [
+        "part of a composite unique constraint",
+        () => insertOnce(db.dataSource.getRepository(Booking), { tenant: "t", reference: "r", note: "n" }, { conflictPaths: ["tenant"] }),
+      ],
     ];
 
     /** Writes the library cannot guard; every other case is an argument mistake (InvalidArgumentError). */

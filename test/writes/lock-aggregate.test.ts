@@ -129,7 +129,9 @@ eachDriver(undefined, { mariadb: true })("lockAggregate on %s", (driver) => {
       const { id } = await newOrder();
       const held = await holdLock(id);
       try {
-        const error = await db.dataSource.transaction((manager) => lockAggregate(manager, Order, id, { nowait: true })).catch((e: unknown) => e);
+        const error = await db.dataSource
+          .transaction((manager) => lockAggregate(manager, Order, id, { nowait: true }))
+          .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(LockTimeoutError);
         expect(error).toMatchObject({ name: "LockTimeoutError", lockName: `Order#${id}`, timeoutMs: 0 });
         expect((error as Error).message).toBe(`Order#${id}: lock not acquired (nowait): another transaction holds it`);
@@ -182,7 +184,9 @@ eachDriver(undefined, { mariadb: true })("lockAggregate on %s", (driver) => {
           .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(LockTimeoutError);
         expect(error).toMatchObject({ timeoutMs: null });
-        expect((error as Error).message).toBe(`Order#${id}: lock not acquired within the database's lock wait limit: another transaction holds it`);
+        expect((error as Error).message).toBe(
+          `Order#${id}: lock not acquired within the database's lock wait limit: another transaction holds it`,
+        );
       } finally {
         await held.release();
       }
@@ -191,7 +195,8 @@ eachDriver(undefined, { mariadb: true })("lockAggregate on %s", (driver) => {
     it("takes the lock once it is released within the timeout, and leaves the session's limit as it was", async () => {
       const { id } = await newOrder();
       const held = await holdLock(id);
-      if (driver === "sqlite") await held.release(); // one process: the holder could not release while SQLite's busy wait blocks it
+      if (driver === "sqlite")
+        await held.release(); // one process: the holder could not release while SQLite's busy wait blocks it
       else setTimeout(() => void held.release(), 200);
       await db.dataSource.transaction(async (manager) => {
         const before = await waitSetting(manager);

@@ -34,15 +34,31 @@ eachDriver(undefined, { mariadb: true })("updateIf's statement on %s", (driver) 
 
   it("checks several equalities and sets values and raw SQL beside calculated changes", async () => {
     const account = await newAccount();
-    expect(await updateIf(accounts(), { id: account.id, owner: "ada", version: 1 }, { balance: decrement(30), owner: "grace", currency: () => "'USD'" })).toEqual({ affected: 1 });
-    await expect(updateIf(accounts(), { id: account.id, owner: "ada" }, { balance: decrement(1) })).rejects.toMatchObject({ name: "ConditionNotMetError", rowExists: true });
-    expect(await accounts().findOneByOrFail({ id: account.id })).toMatchObject({ balance: 70, owner: "grace", currency: "USD", version: 2 });
+    expect(
+      await updateIf(
+        accounts(),
+        { id: account.id, owner: "ada", version: 1 },
+        { balance: decrement(30), owner: "grace", currency: () => "'USD'" },
+      ),
+    ).toEqual({ affected: 1 });
+    await expect(updateIf(accounts(), { id: account.id, owner: "ada" }, { balance: decrement(1) })).rejects.toMatchObject({
+      name: "ConditionNotMetError",
+      rowExists: true,
+    });
+    expect(await accounts().findOneByOrFail({ id: account.id })).toMatchObject({
+      balance: 70,
+      owner: "grace",
+      currency: "USD",
+      version: 2,
+    });
   });
 
   it("writes the same through the builder for other shapes (operators), and for entities without a version", async () => {
     const account = await newAccount();
     await updateIf(accounts(), { id: account.id, balance: MoreThanOrEqual(50) }, { balance: decrement(50) });
-    await expect(updateIf(accounts(), { id: account.id, balance: MoreThanOrEqual(51) }, { balance: decrement(51) })).rejects.toMatchObject({ name: "ConditionNotMetError" });
+    await expect(updateIf(accounts(), { id: account.id, balance: MoreThanOrEqual(51) }, { balance: decrement(51) })).rejects.toMatchObject({
+      name: "ConditionNotMetError",
+    });
     expect(await accounts().findOneByOrFail({ id: account.id })).toMatchObject({ balance: 50, version: 2 });
     const plain = db.dataSource.getRepository(PlainAccount);
     const { id } = await plain.save(plain.create({ balance: 10 }));

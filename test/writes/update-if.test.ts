@@ -2,7 +2,8 @@ import { In, IsNull, LessThan, MoreThan, MoreThanOrEqual, Not } from "typeorm";
 import {
   ConditionNotMetError,
   StaleDataError,
-  InvalidArgumentError, UnguardedWriteError,
+  InvalidArgumentError,
+  UnguardedWriteError,
   decrement,
   increment,
   updateIf,
@@ -68,10 +69,14 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
   });
 
   it("says when the row does not exist, and when the criteria name no row", async () => {
-    const missing = await updateIf(accounts(), { id: 987654, balance: MoreThanOrEqual(1) }, { balance: decrement(1) }).catch((e: unknown) => e);
+    const missing = await updateIf(accounts(), { id: 987654, balance: MoreThanOrEqual(1) }, { balance: decrement(1) }).catch(
+      (e: unknown) => e,
+    );
     expect(missing).toMatchObject({ name: "ConditionNotMetError", rowExists: false });
     await newAccount(5, "owner-by-name");
-    const byName = await updateIf(accounts(), { owner: "owner-by-name", balance: MoreThan(1000) }, { balance: decrement(1) }).catch((e: unknown) => e);
+    const byName = await updateIf(accounts(), { owner: "owner-by-name", balance: MoreThan(1000) }, { balance: decrement(1) }).catch(
+      (e: unknown) => e,
+    );
     expect(byName).toMatchObject({ rowExists: true });
     const onlyOperators = await updateIf(accounts(), { balance: LessThan(-1_000_000) }, { balance: increment(1) }).catch((e: unknown) => e);
     expect(onlyOperators).toMatchObject({ name: "ConditionNotMetError", rowExists: null });
@@ -83,9 +88,11 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
     expect(await updateIf(accounts(), { owner: "team-x" }, { balance: increment(1) })).toEqual({ affected: 2 });
     expect(await updateIf(accounts(), { owner: "team-x" }, { balance: increment(1) }, { expectedRows: 2 })).toEqual({ affected: 2 });
 
-    const error = await updateIf(accounts(), { owner: "team-x" }, { balance: increment(1000) }, { expectedRows: 1 }).catch((e: unknown) => e);
+    const error = await updateIf(accounts(), { owner: "team-x" }, { balance: increment(1000) }, { expectedRows: 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ name: "ConditionNotMetError", matchedRows: 2, expectedRows: 1, rowExists: true });
-    expect((error as Error).message).toContain("2 rows matched where { owner: \"team-x\" }, expected exactly 1");
+    expect((error as Error).message).toContain('2 rows matched where { owner: "team-x" }, expected exactly 1');
     for (const { id } of [a, b]) expect(await stored(id)).toMatchObject({ balance: 102, version: 3 });
   });
 
@@ -95,9 +102,9 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
     await db.dataSource
       .transaction(async (manager) => {
         await updateIf(manager.getRepository(Account), { id }, { balance: increment(10) });
-        await expect(updateIf(manager.getRepository(Account), { owner: "tx" }, { balance: increment(1) }, { expectedRows: 1 })).rejects.toThrow(
-          ConditionNotMetError,
-        );
+        await expect(
+          updateIf(manager.getRepository(Account), { owner: "tx" }, { balance: increment(1) }, { expectedRows: 1 }),
+        ).rejects.toThrow(ConditionNotMetError);
         expect(await manager.findOneByOrFail(Account, { id })).toMatchObject({ balance: 110 }); // still in the transaction
         throw new Error("roll back");
       })
@@ -107,7 +114,9 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
 
     await db.dataSource.transaction(async (manager) => {
       await updateIf(manager.getRepository(Account), { id }, { balance: increment(10) });
-      await updateIf(manager.getRepository(Account), { owner: "tx" }, { balance: increment(1) }, { expectedRows: 1 }).catch(() => undefined);
+      await updateIf(manager.getRepository(Account), { owner: "tx" }, { balance: increment(1) }, { expectedRows: 1 }).catch(
+        () => undefined,
+      );
     });
     expect(await stored(id)).toMatchObject({ balance: 110, version: 2 });
   });
@@ -124,7 +133,9 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
   it("works on entities without a version column, and with find operators of all kinds", async () => {
     const plain = db.dataSource.getRepository(PlainAccount);
     const { id } = await plain.save(plain.create({ balance: 7 }));
-    const statements = await db.log.capture(() => updateIf(plain, { id: In([id]), balance: Not(IsNull()) }, { balance: increment(3), rate: "1.50" }));
+    const statements = await db.log.capture(() =>
+      updateIf(plain, { id: In([id]), balance: Not(IsNull()) }, { balance: increment(3), rate: "1.50" }),
+    );
     expect(statements).toHaveLength(1);
     expect(statements[0]).not.toMatch(/version/);
     expect(await plain.findOneByOrFail({ id })).toMatchObject({ balance: 10 });
@@ -142,12 +153,23 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
   describe("aggregate members", () => {
     const orders = () => db.dataSource.getRepository(Order);
     const lines = () => db.dataSource.getRepository(OrderLine);
-    const newOrder = (quantity = 3) => orders().save(orders().create({ customer: "ada", lines: [{ product: "tea", quantity }, { product: "cake", quantity }] }));
+    const newOrder = (quantity = 3) =>
+      orders().save(
+        orders().create({
+          customer: "ada",
+          lines: [
+            { product: "tea", quantity },
+            { product: "cake", quantity },
+          ],
+        }),
+      );
     const load = (id: number) => orders().findOneOrFail({ where: { id }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
 
     it("a member row moves its root's version by one, in one transaction with the UPDATE", async () => {
       const order = await newOrder();
-      const statements = await db.log.capture(() => updateIf(lines(), { id: order.lines[0].id, quantity: MoreThanOrEqual(2) }, { quantity: decrement(2) }));
+      const statements = await db.log.capture(() =>
+        updateIf(lines(), { id: order.lines[0].id, quantity: MoreThanOrEqual(2) }, { quantity: decrement(2) }),
+      );
       const after = await load(order.id);
       expect({ version: after.version, quantities: after.lines.map((line) => line.quantity) }).toEqual({ version: 2, quantities: [1, 3] });
       const writes = statements.filter((sql) => /^\s*UPDATE/i.test(sql) && !/WHERE 1 = 0/.test(sql)); // not SQLite's write lock taken first
@@ -166,14 +188,16 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
 
     it("a condition not met moves nothing, also when the caller catches the error and commits", async () => {
       const order = await newOrder(1);
-      await expect(updateIf(lines(), { id: order.lines[0].id, quantity: MoreThanOrEqual(5) }, { quantity: decrement(5) })).rejects.toMatchObject({
+      await expect(
+        updateIf(lines(), { id: order.lines[0].id, quantity: MoreThanOrEqual(5) }, { quantity: decrement(5) }),
+      ).rejects.toMatchObject({
         name: "ConditionNotMetError",
         rowExists: true,
       });
       await db.dataSource.transaction(async (manager) => {
-        await expect(updateIf(manager.getRepository(OrderLine), { id: order.lines[0].id, quantity: MoreThanOrEqual(5) }, { quantity: decrement(5) })).rejects.toBeInstanceOf(
-          ConditionNotMetError,
-        );
+        await expect(
+          updateIf(manager.getRepository(OrderLine), { id: order.lines[0].id, quantity: MoreThanOrEqual(5) }, { quantity: decrement(5) }),
+        ).rejects.toBeInstanceOf(ConditionNotMetError);
       });
       await expect(
         updateIf(lines(), { id: In([order.lines[0].id, order.lines[1].id]) }, { quantity: increment(1) }, { expectedRows: 3 }),
@@ -222,7 +246,10 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
       ["an empty where", () => updateIf(accounts(), {}, { balance: increment(1) })],
       ["undefined in where", () => updateIf(accounts(), { id: undefined }, { balance: increment(1) })],
       ["null in where", () => updateIf(accounts(), { id: null as never }, { balance: increment(1) })],
-      ["undefined inside an operator", (id) => updateIf(accounts(), { id, balance: MoreThanOrEqual(undefined as never) }, { balance: increment(1) })],
+      [
+        "undefined inside an operator",
+        (id) => updateIf(accounts(), { id, balance: MoreThanOrEqual(undefined as never) }, { balance: increment(1) }),
+      ],
       ["a where array", (id) => updateIf(accounts(), [{ id }] as never, { balance: increment(1) })],
       ["a where that is not an object", () => updateIf(accounts(), "id = 1" as never, { balance: increment(1) })],
       ["an unknown property in where", (id) => updateIf(accounts(), { id, balanse: 1 } as never, { balance: increment(1) })],
@@ -231,7 +258,10 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
       ["undefined in changes", (id) => updateIf(accounts(), { id }, { balance: undefined })],
       ["an unknown property in changes", (id) => updateIf(accounts(), { id }, { balanse: 1 } as never)],
       ["a change of the version", (id) => updateIf(accounts(), { id }, { version: 7 })],
-      ["a related row named by other columns than its key", () => updateIf(db.dataSource.getRepository(OrderLine), { order: { customer: "ada" } }, { quantity: increment(1) })],
+      [
+        "a related row named by other columns than its key",
+        () => updateIf(db.dataSource.getRepository(OrderLine), { order: { customer: "ada" } }, { quantity: increment(1) }),
+      ],
       ["a calculated change of the version", (id) => updateIf(accounts(), { id }, { version: increment(1) })],
       ["a raw change of the version", (id) => updateIf(accounts(), { id }, { version: () => "version + 5" })],
       ["a change of the primary key", (id) => updateIf(accounts(), { id }, { id: id + 1 })],
@@ -251,7 +281,11 @@ eachDriver(undefined, { mariadb: true })("updateIf on %s", (driver) => {
     ];
 
     /** Writes the library cannot guard; every other case is an argument mistake (InvalidArgumentError). */
-    const refusedAsUnguarded = new Set<string>(["a change of the version", "a calculated change of the version", "a raw change of the version"]);
+    const refusedAsUnguarded = new Set<string>([
+      "a change of the version",
+      "a calculated change of the version",
+      "a raw change of the version",
+    ]);
 
     it.each(cases)("refuses %s", async (_label, attempt) => {
       const { id } = await newAccount(100);

@@ -67,7 +67,10 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
   it("raises StaleDataError with actualVersion null when the row is gone", async () => {
     const { id } = await newAccount();
     await accounts().delete({ id });
-    await expect(updateVersioned(accounts(), { id, version: 1 }, { balance: 1 })).rejects.toMatchObject({ name: "StaleDataError", actualVersion: null });
+    await expect(updateVersioned(accounts(), { id, version: 1 }, { balance: 1 })).rejects.toMatchObject({
+      name: "StaleDataError",
+      actualVersion: null,
+    });
   });
 
   it("deleteVersioned: one DELETE checked against the version; stale or gone raise StaleDataError", async () => {
@@ -104,25 +107,57 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
     const cases: [string, (id: number) => Promise<unknown>, Function][] = [
       // @ts-expect-error the key type requires the version: this is the run-time check behind it
       ["no version", (id) => updateVersioned(accounts(), { id }, { balance: 1 }), MissingVersionError],
-      ["a version given as a string", (id) => updateVersioned(accounts(), { id, version: "1" as never }, { balance: 1 }), InvalidVersionError],
+      [
+        "a version given as a string",
+        (id) => updateVersioned(accounts(), { id, version: "1" as never }, { balance: 1 }),
+        InvalidVersionError,
+      ],
       ["a fractional version", (id) => updateVersioned(accounts(), { id, version: 1.5 }, { balance: 1 }), InvalidVersionError],
-      ["a version beyond the column's range", (id) => updateVersioned(accounts(), { id, version: 2 ** 53 }, { balance: 1 }), InvalidVersionError],
+      [
+        "a version beyond the column's range",
+        (id) => updateVersioned(accounts(), { id, version: 2 ** 53 }, { balance: 1 }),
+        InvalidVersionError,
+      ],
       // @ts-expect-error the key type requires the whole primary key: this is the run-time check behind it
       ["no primary key", () => updateVersioned(accounts(), { version: 1 }, { balance: 1 }), InvalidArgumentError],
       ["a key that is not an object", () => updateVersioned(accounts(), 7 as never, { balance: 1 }), InvalidArgumentError],
-      // @ts-expect-error the key type allows no other property: this is the run-time check behind it
-      ["other fields in the key", (id) => updateVersioned(accounts(), { id, version: 1, owner: "ada" }, { balance: 1 }), InvalidArgumentError],
-      ["an entity without typeorm-occ's version", (id) => updateVersioned(db.dataSource.getRepository(PlainAccount), { id, version: 1 } as never, { balance: 1 }), InvalidArgumentError],
+      [
+        "other fields in the key",
+        // @ts-expect-error the key type allows no other property: this is the run-time check behind it
+        (id) => updateVersioned(accounts(), { id, version: 1, owner: "ada" }, { balance: 1 }),
+        InvalidArgumentError,
+      ],
+      [
+        "an entity without typeorm-occ's version",
+        (id) => updateVersioned(db.dataSource.getRepository(PlainAccount), { id, version: 1 } as never, { balance: 1 }),
+        InvalidArgumentError,
+      ],
       ["a change of the version", (id) => updateVersioned(accounts(), { id, version: 1 }, { version: 5 }), UnguardedWriteError],
       ["a change of the primary key", (id) => updateVersioned(accounts(), { id, version: 1 }, { id: id + 1 }), InvalidArgumentError],
-      ["an unknown property in changes", (id) => updateVersioned(accounts(), { id, version: 1 }, { balanse: 1 } as never), InvalidArgumentError],
+      [
+        "an unknown property in changes",
+        (id) => updateVersioned(accounts(), { id, version: 1 }, { balanse: 1 } as never),
+        InvalidArgumentError,
+      ],
       ["an undefined change", (id) => updateVersioned(accounts(), { id, version: 1 }, { balance: undefined }), InvalidArgumentError],
       ["no changes", (id) => updateVersioned(accounts(), { id, version: 1 }, {}), InvalidArgumentError],
-      ["a column TypeORM never updates", (id) => updateVersioned(accounts(), { id, version: 1 }, { openedYear: 2020 }), InvalidArgumentError],
+      [
+        "a column TypeORM never updates",
+        (id) => updateVersioned(accounts(), { id, version: 1 }, { openedYear: 2020 }),
+        InvalidArgumentError,
+      ],
       // @ts-expect-error the key type requires the version: this is the run-time check behind it
       ["deleteVersioned without a version", (id) => deleteVersioned(accounts(), { id }), MissingVersionError],
-      ["a member moved to another root", () => updateVersioned(db.dataSource.getRepository(InvoiceLine), { id: 1, version: 1 }, { invoice: { id: 2 } as Invoice }), UnguardedWriteError],
-      ["a member without a version of its own", () => updateVersioned(db.dataSource.getRepository(OrderLine), { id: 1, version: 1 } as never, { quantity: 2 }), InvalidArgumentError],
+      [
+        "a member moved to another root",
+        () => updateVersioned(db.dataSource.getRepository(InvoiceLine), { id: 1, version: 1 }, { invoice: { id: 2 } as Invoice }),
+        UnguardedWriteError,
+      ],
+      [
+        "a member without a version of its own",
+        () => updateVersioned(db.dataSource.getRepository(OrderLine), { id: 1, version: 1 } as never, { quantity: 2 }),
+        InvalidArgumentError,
+      ],
     ];
 
     it.each(cases)("refuses %s", async (_label, attempt, type) => {
@@ -149,7 +184,9 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
       const { id } = await newAccount();
       // @ts-expect-error the key type requires the version: this is the run-time check behind it
       const update = await messageOf(updateVersioned(accounts(), { id }, { balance: 1 }));
-      expect(update).toBe(`Account#${id}: the key given to updateVersioned has no version: pass the version the client read beside the primary key, e.g. { id: ${id}, version: 3 } (from If-Match: parseIfMatch())`);
+      expect(update).toBe(
+        `Account#${id}: the key given to updateVersioned has no version: pass the version the client read beside the primary key, e.g. { id: ${id}, version: 3 } (from If-Match: parseIfMatch())`,
+      );
       expect(update).not.toMatch(/saving or removing/);
       // @ts-expect-error the key type requires the version: this is the run-time check behind it
       expect(await messageOf(deleteVersioned(accounts(), { id }))).toMatch(/^Account#\d+: the key given to deleteVersioned has no version/);
@@ -158,7 +195,12 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
     it("a key without its id is an InvalidArgumentError naming the missing column", async () => {
       // @ts-expect-error the key type requires the whole primary key: this is the run-time check behind it
       const error = await updateVersioned(accounts(), { version: 1 }, { balance: 1 }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ name: "InvalidArgumentError", code: "invalid-argument", entityName: "Account", operation: "updateVersioned" });
+      expect(error).toMatchObject({
+        name: "InvalidArgumentError",
+        code: "invalid-argument",
+        entityName: "Account",
+        operation: "updateVersioned",
+      });
       expect((error as Error).message).toBe("Account: updateVersioned: the key has no id (the whole primary key names the row)");
     });
   });
@@ -171,7 +213,9 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
     it("a member row moves its root's version by one, in one transaction with the row", async () => {
       const invoice = await newInvoice();
       const [line] = invoice.lines;
-      expect(await updateVersioned(db.dataSource.getRepository(InvoiceLine), { id: line.id, version: 1 }, { amount: 9 })).toEqual({ version: 2 });
+      expect(await updateVersioned(db.dataSource.getRepository(InvoiceLine), { id: line.id, version: 1 }, { amount: 9 })).toEqual({
+        version: 2,
+      });
       const after = await load(invoice.id);
       expect(after.version).toBe(2);
       expect(after.lines.map((l) => [l.amount, l.version])).toEqual([
@@ -184,9 +228,14 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
       const invoice = await newInvoice();
       const [line] = invoice.lines;
       const lines = db.dataSource.getRepository(InvoiceLine);
-      await expect(updateVersioned(lines, { id: line.id, version: 7 }, { amount: 9 })).rejects.toMatchObject({ name: "StaleDataError", actualVersion: 1 });
+      await expect(updateVersioned(lines, { id: line.id, version: 7 }, { amount: 9 })).rejects.toMatchObject({
+        name: "StaleDataError",
+        actualVersion: 1,
+      });
       await db.dataSource.transaction(async (manager) => {
-        await expect(deleteVersioned(manager.getRepository(InvoiceLine), { id: line.id, version: 7 })).rejects.toBeInstanceOf(StaleDataError);
+        await expect(deleteVersioned(manager.getRepository(InvoiceLine), { id: line.id, version: 7 })).rejects.toBeInstanceOf(
+          StaleDataError,
+        );
       });
       expect((await load(invoice.id)).version).toBe(1);
       expect((await load(invoice.id)).lines).toHaveLength(2);
@@ -198,10 +247,16 @@ eachDriver(undefined, { mariadb: true })("updateVersioned / deleteVersioned on %
       await db.dataSource.transaction(async (manager) => {
         await updateVersioned(manager.getRepository(InvoiceLine), { id: a.id, version: 1 }, { amount: 10 });
         await deleteVersioned(manager.getRepository(InvoiceLine), { id: b.id, version: 1 });
-        expect(await updateVersioned(manager.getRepository(Invoice), { id: invoice.id, version: 1 }, { number: "m" })).toEqual({ version: 2 });
+        expect(await updateVersioned(manager.getRepository(Invoice), { id: invoice.id, version: 1 }, { number: "m" })).toEqual({
+          version: 2,
+        });
       });
       const after = await load(invoice.id);
-      expect({ version: after.version, number: after.number, lines: after.lines.map((l) => l.amount) }).toEqual({ version: 2, number: "m", lines: [10] });
+      expect({ version: after.version, number: after.number, lines: after.lines.map((l) => l.amount) }).toEqual({
+        version: 2,
+        number: "m",
+        lines: [10],
+      });
     });
 
     it("a holder of the root's old version goes stale after a member write", async () => {

@@ -73,11 +73,15 @@ eachDriver(undefined, { mariadb: true })("withAdvisoryLock on %s", (driver) => {
     const held = await holdLock("cart:held");
     try {
       let ran = false;
-      const nowait = await withAdvisoryLock(db.dataSource, "cart:held", async () => void (ran = true), { nowait: true }).catch((e: unknown) => e);
+      const nowait = await withAdvisoryLock(db.dataSource, "cart:held", async () => void (ran = true), { nowait: true }).catch(
+        (e: unknown) => e,
+      );
       expect(nowait).toBeInstanceOf(LockTimeoutError);
       expect(nowait).toMatchObject({ name: "LockTimeoutError", lockName: 'advisory lock "cart:held"', timeoutMs: 0 });
       const started = Date.now();
-      const timedOut = await withAdvisoryLock(db.dataSource, "cart:held", async () => void (ran = true), { timeoutMs: 300 }).catch((e: unknown) => e);
+      const timedOut = await withAdvisoryLock(db.dataSource, "cart:held", async () => void (ran = true), { timeoutMs: 300 }).catch(
+        (e: unknown) => e,
+      );
       expect(timedOut).toBeInstanceOf(LockTimeoutError);
       expect(timedOut).toMatchObject({ timeoutMs: 300 });
       expect(Date.now() - started).toBeLessThan(10_000);
@@ -103,9 +107,10 @@ eachDriver(undefined, { mariadb: true })("withAdvisoryLock on %s", (driver) => {
 
   if (driver === "postgres") {
     it("hashes string keys as documented: the first 8 bytes of SHA-256, signed", async () => {
-      const [{ id }] = await db.dataSource.query("SELECT ('x' || left(encode(sha256(convert_to($1, 'UTF8')), 'hex'), 16))::bit(64)::bigint::text AS id", [
-        "cart:ümlaut",
-      ]);
+      const [{ id }] = await db.dataSource.query(
+        "SELECT ('x' || left(encode(sha256(convert_to($1, 'UTF8')), 'hex'), 16))::bit(64)::bigint::text AS id",
+        ["cart:ümlaut"],
+      );
       expect(advisoryLockId("cart:ümlaut")).toBe(BigInt(id));
       const held = await holdLock("cart:ümlaut");
       try {

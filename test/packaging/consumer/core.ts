@@ -30,11 +30,14 @@ async function main(): Promise<void> {
   );
   if (!(stale instanceof StaleDataError)) throw new Error(`expected a StaleDataError, got ${String(stale)}`);
 
-  await withOptimisticRetry(async (manager) => {
-    const fresh = await manager.findOneByOrFail(Note, { id });
-    fresh.text = "retried";
-    await manager.save(fresh);
-  }, { ...retryOptions, dataSource });
+  await withOptimisticRetry(
+    async (manager) => {
+      const fresh = await manager.findOneByOrFail(Note, { id });
+      fresh.text = "retried";
+      await manager.save(fresh);
+    },
+    { ...retryOptions, dataSource },
+  );
 
   const final = await notes.findOneByOrFail({ id });
   await dataSource.destroy();

@@ -7,7 +7,9 @@ export const entities = aggregateEntities;
 export const steps: Record<string, Step> = {
   async load({ dataSource, state }, input) {
     const { orderId } = input as { orderId: number };
-    state.order = await dataSource.getRepository(Order).findOneOrFail({ where: { id: orderId }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+    state.order = await dataSource
+      .getRepository(Order)
+      .findOneOrFail({ where: { id: orderId }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
     return null;
   },
   async changeLine({ dataSource, state }, input) {

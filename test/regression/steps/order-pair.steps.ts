@@ -21,7 +21,9 @@ export const steps: Record<string, Step> = {
   /** Adds one to line `index` of the order: writers of different lines conflict through the root. */
   async bumpLine({ dataSource }, input) {
     const { orderId, index } = input as { orderId: number; index: number };
-    const order = await dataSource.getRepository(Order).findOneOrFail({ where: { id: orderId }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+    const order = await dataSource
+      .getRepository(Order)
+      .findOneOrFail({ where: { id: orderId }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
     order.lines[index].quantity += 1;
     return dataSource.transaction((manager) => catchingStale(() => manager.save(order)));
   },

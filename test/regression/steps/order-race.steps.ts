@@ -10,7 +10,9 @@ const order = (state: Record<string, unknown>) => state.order as OrderType;
 export const steps: Record<string, Step> = {
   async load({ dataSource, state }, input) {
     const { orderId } = input as { orderId: number };
-    state.order = await dataSource.getRepository(Order).findOneOrFail({ where: { id: orderId }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
+    state.order = await dataSource
+      .getRepository(Order)
+      .findOneOrFail({ where: { id: orderId }, relations: { lines: true }, order: { lines: { id: "ASC" } } });
     return order(state).version;
   },
 

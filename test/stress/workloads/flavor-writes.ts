@@ -8,7 +8,12 @@ import { occFlavor, type Flavor } from "../entities";
  */
 export interface FlavorWrites {
   /** `UPDATE … WHERE id AND version = :version`; resolves to the version the write reports. */
-  updateVersioned(manager: EntityManager, target: EntityTarget<ObjectLiteral>, key: { id: number; version: number }, changes: ObjectLiteral): Promise<number>;
+  updateVersioned(
+    manager: EntityManager,
+    target: EntityTarget<ObjectLiteral>,
+    key: { id: number; version: number },
+    changes: ObjectLiteral,
+  ): Promise<number>;
   /** `UPDATE … SET <column> = <column> + by WHERE id`, nothing read before it. */
   increment(manager: EntityManager, target: EntityTarget<ObjectLiteral>, id: number, column: string, by: number): Promise<void>;
   /** Inserts the row unless one with the same `ref` exists. */

@@ -102,16 +102,27 @@ export function multiStepCounterOperation(context: OperationContext, id: number)
       switch (shape) {
         case "versioned-then-save": {
           // updateVersioned from the copy's version, then save() of that copy: it predates the update.
-          await step({ type: "increment", by: 1 }, copy.value, () => writes.updateVersioned(manager, Counter, { id, version: copy.version }, { value: copy.value + 1 }));
+          await step({ type: "increment", by: 1 }, copy.value, () =>
+            writes.updateVersioned(manager, Counter, { id, version: copy.version }, { value: copy.value + 1 }),
+          );
           await addAndSave(step, manager, copy, 10);
           break;
         }
         case "versioned-twice": {
           // The same key twice: the second is stale; the version the first returned is current.
           let version = copy.version;
-          await step({ type: "increment", by: 1 }, copy.value, async () => (version = await writes.updateVersioned(manager, Counter, { id, version: copy.version }, { value: copy.value + 1 })));
-          await step({ type: "increment", by: 2 }, copy.value, () => writes.updateVersioned(manager, Counter, { id, version: copy.version }, { value: copy.value + 2 }));
-          await step({ type: "increment", by: 3 }, copy.value + 1, () => writes.updateVersioned(manager, Counter, { id, version }, { value: copy.value + 4 }));
+          await step(
+            { type: "increment", by: 1 },
+            copy.value,
+            async () =>
+              (version = await writes.updateVersioned(manager, Counter, { id, version: copy.version }, { value: copy.value + 1 })),
+          );
+          await step({ type: "increment", by: 2 }, copy.value, () =>
+            writes.updateVersioned(manager, Counter, { id, version: copy.version }, { value: copy.value + 2 }),
+          );
+          await step({ type: "increment", by: 3 }, copy.value + 1, () =>
+            writes.updateVersioned(manager, Counter, { id, version }, { value: copy.value + 4 }),
+          );
           break;
         }
         case "two-copies": {
@@ -214,7 +225,9 @@ export function multiStepOrderOperation(context: OperationContext, id: number): 
         case "versioned-then-save": {
           // updateVersioned of the root from the copy's version, then save() of that copy with a line changed.
           const read = orderState(copy);
-          await step({ type: "note", note }, read, () => writes.updateVersioned(manager, Order, { id: copy.id, version: copy.version }, { note }));
+          await step({ type: "note", note }, read, () =>
+            writes.updateVersioned(manager, Order, { id: copy.id, version: copy.version }, { note }),
+          );
           if (copy.lines.length === 0) {
             copy.lines.push(manager.create(Line, { label: labels[1], quantity: quantities[1] }));
             await step({ type: "add-line", label: labels[1], quantity: quantities[1] }, read, save(manager, copy));

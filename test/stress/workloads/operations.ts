@@ -50,7 +50,8 @@ export function orderOperation(context: OperationContext, id: number): Operation
   const choice = random();
   const quantity = 1 + Math.floor(random() * 1000);
   const label = `${worker}.${index}`;
-  const load = (manager: EntityManager, orderId: number) => manager.findOneOrFail(Order, { where: { id: orderId }, relations: { lines: true } });
+  const load = (manager: EntityManager, orderId: number) =>
+    manager.findOneOrFail(Order, { where: { id: orderId }, relations: { lines: true } });
   const begin = (attempt: Attempt, order: OrderRow) => {
     attempt.versionRead = order.version;
     attempt.stateRead = orderState(order);

@@ -87,8 +87,12 @@ export async function runWorker(
     const operation: Operation =
       roll < orderShare
         ? (multiStep ? multiStepOrderOperation : orderOperation)(context, pick(random, fixtures.orders))
-        : (multiStep ? multiStepCounterOperation : counterOperation)(context, roll < orderShare + hotShare ? fixtures.hotCounter : pick(random, fixtures.counters));
-    const inTransaction = operation.needsTransaction || options.mode === "transaction" || (options.mode === "mixed" && transactionRoll < 0.5);
+        : (multiStep ? multiStepCounterOperation : counterOperation)(
+            context,
+            roll < orderShare + hotShare ? fixtures.hotCounter : pick(random, fixtures.counters),
+          );
+    const inTransaction =
+      operation.needsTransaction || options.mode === "transaction" || (options.mode === "mixed" && transactionRoll < 0.5);
 
     let current = new Map<string, Attempt>();
     const fresh = () => (current = new Map(operation.entities.map((entity) => [entity, {}])));
@@ -105,7 +109,7 @@ export async function runWorker(
           entity,
           op: attempt.op ?? { type: "unknown" },
           versionRead: attempt.versionRead ?? null,
-          versionWritten: outcome === "acknowledged" && !untouched ? attempt.versionWritten ?? null : null,
+          versionWritten: outcome === "acknowledged" && !untouched ? (attempt.versionWritten ?? null) : null,
           stateRead: attempt.stateRead ?? null,
           stateWritten: attempt.stateWritten ?? null,
           outcome: untouched ? "stale" : outcome,

@@ -23,7 +23,12 @@ export interface Client {
 }
 
 export function describeError(error: unknown): { name: string; message: string; code?: string } {
-  const { name, message, code, driverError } = (error ?? {}) as { name?: string; message?: string; code?: unknown; driverError?: { code?: unknown } };
+  const { name, message, code, driverError } = (error ?? {}) as {
+    name?: string;
+    message?: string;
+    code?: unknown;
+    driverError?: { code?: unknown };
+  };
   const errorCode = driverError?.code ?? code;
   return { name: name ?? "Error", message: message ?? String(error), code: errorCode === undefined ? undefined : String(errorCode) };
 }
@@ -46,7 +51,7 @@ export async function openClients(db: TestDatabase, count: number, stepModulePat
     const database = (db.dataSource.options as { database: string }).database;
     return Promise.all(Array.from({ length: count }, () => processClient(stepModulePath, database)));
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const module = require(stepModulePath) as StepModule;
   return Promise.all(
     Array.from({ length: count }, async () => {

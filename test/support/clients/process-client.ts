@@ -4,7 +4,7 @@ import { describeError, type Outcome, type StepModule } from "./client";
 
 /** A client process on a SQLite file: runs the steps its parent asks for, one at a time, in order. */
 const [stepModulePath, database] = process.argv.slice(2);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const stepModule = require(stepModulePath) as StepModule;
 const dataSource = new DataSource({ type: "better-sqlite3", database, enableWAL: true, timeout: 10000, entities: stepModule.entities });
 const ready = dataSource.initialize().catch((error: unknown) => {

@@ -87,11 +87,23 @@ class Price {
 @Entity()
 export class Listing {
   @PrimaryGeneratedColumn() id!: number;
-  @Column("varchar", { transformer: { to: (value: string | undefined) => value?.toUpperCase(), from: (value: string) => value } }) code!: string;
+  @Column("varchar", { transformer: { to: (value: string | undefined) => value?.toUpperCase(), from: (value: string) => value } })
+  code!: string;
   @Column(() => Price) price!: Price;
   @Column("simple-json") tags!: string[];
   @UpdateDateColumn() updatedAt!: Date;
   @VersionColumn() version!: number;
 }
 
-export const writeEntities = [Account, PlainAccount, Payment, Booking, Setting, ShoppingCart, Ledger, LedgerEntry, Listing, ...aggregateEntities];
+export const writeEntities = [
+  Account,
+  PlainAccount,
+  Payment,
+  Booking,
+  Setting,
+  ShoppingCart,
+  Ledger,
+  LedgerEntry,
+  Listing,
+  ...aggregateEntities,
+];

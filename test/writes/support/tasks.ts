@@ -69,7 +69,11 @@ export function insertOnceMany(dataSource: DataSource, key: string, count: numbe
     Array.from({ length: count }, (_, i) =>
       settle(async () => {
         if (!control) {
-          const { entity, created } = await insertOnce(payments, { idempotencyKey: key, amount: 100 + i }, { conflictPaths: ["idempotencyKey"] });
+          const { entity, created } = await insertOnce(
+            payments,
+            { idempotencyKey: key, amount: 100 + i },
+            { conflictPaths: ["idempotencyKey"] },
+          );
           return { created, id: entity.id, amount: entity.amount, version: entity.version };
         }
         const existing = await payments.findOneBy({ idempotencyKey: key });
@@ -114,13 +118,21 @@ export function openCartMany(dataSource: DataSource, customer: string, count: nu
   };
   return Promise.all(
     Array.from({ length: count }, () =>
-      settle(() => (control ? dataSource.transaction(openCart) : withAdvisoryLock(dataSource, `cart:${customer}`, openCart, { timeoutMs: 30_000 }))),
+      settle(() =>
+        control ? dataSource.transaction(openCart) : withAdvisoryLock(dataSource, `cart:${customer}`, openCart, { timeoutMs: 30_000 }),
+      ),
     ),
   );
 }
 
 /** `count` concurrent writes, each against the version `version` the writers all read, adding `amount` to the balance they read. */
-export function updateVersionedMany(dataSource: DataSource, accountId: number, version: number, balance: number, count: number): Promise<Outcome[]> {
+export function updateVersionedMany(
+  dataSource: DataSource,
+  accountId: number,
+  version: number,
+  balance: number,
+  count: number,
+): Promise<Outcome[]> {
   const accounts = dataSource.getRepository(Account);
   return Promise.all(
     Array.from({ length: count }, (_, i) =>
