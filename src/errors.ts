@@ -53,7 +53,7 @@ export interface StaleDataDetails {
    * newer than the read, a copy from a lagging replica or a cache): found before anything was sent.
    */
   readVersion?: number;
-  /** Why the copy is stale when the database alone would not have said so (see README "Guarantees"). */
+  /** Why the copy is stale when the database alone would not have said so (see docs/how-saves-are-checked.md, "Copies and what they were read at"). */
   reason?: string;
 }
 

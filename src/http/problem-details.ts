@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from "../errors";
+
 /** The media type of an RFC 9457 problem details body. */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
@@ -52,7 +54,11 @@ const REASON_PHRASES: Readonly<Record<number, string>> = {
  */
 export function problemDetails(init: ProblemDetailsInit): ProblemDetails {
   if (!Number.isInteger(init.status) || init.status < 400 || init.status > 599) {
-    throw new RangeError(`a problem's status must be an HTTP error status (400-599), got ${init.status}`);
+    throw new InvalidArgumentError(
+      undefined,
+      "problemDetails",
+      `a problem's status must be an HTTP error status (400-599), got ${init.status}`,
+    );
   }
   const problem: ProblemDetails = {
     type: init.type ?? "about:blank",

@@ -147,7 +147,7 @@ function mysqlError(error: unknown, code: string, errno: number): boolean {
   return driverField(error, "code") === code || driverField(error, "errno") === errno;
 }
 
-/** Defaults of {@link OptimisticRetryOptions}; see README, "Retrying", for how they were chosen. */
+/** Defaults of {@link OptimisticRetryOptions}; see docs/retrying.md for how they were chosen. */
 const DEFAULT_TIME_BUDGET_MS = 5000;
 const DEFAULT_BASE_DELAY_MS = 5;
 const DEFAULT_MAX_DELAY_MS = 250;

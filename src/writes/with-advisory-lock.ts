@@ -48,7 +48,7 @@ const lockScopes = new AsyncLocalStorage<ReadonlyMap<DataSource, LockScope>>();
  * - SQLite: the database's write lock (one writer at a time), taken at once: every key shares it.
  *
  * Keys: a safe integer is used as is; a string maps to the first 8 bytes of its SHA-256 (see
- * README, "Choosing a remedy"). `nowait` / `timeoutMs` → `LockTimeoutError`, and `fn` is not run.
+ * docs/choosing-a-remedy.md). `nowait` / `timeoutMs` → `LockTimeoutError`, and `fn` is not run.
  *
  * Nested calls (from `fn`, same async context) join the outer call's transaction, in a savepoint
  * (an error from the inner `fn` undoes only its work): the same key again is re-entrant (no

@@ -1,5 +1,5 @@
 import { PROBLEM_CONTENT_TYPE, problemDetails, staleDataProblem } from "typeorm-occ/http";
-import { StaleDataError } from "typeorm-occ";
+import { InvalidArgumentError, StaleDataError } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { enabledDrivers } from "../support/drivers";
 import { Doc } from "../support/entities/core";
@@ -26,7 +26,7 @@ describe("problemDetails", () => {
   });
 
   it.each([200, 302, 600, 4.5])("refuses non-error status %p", (status) => {
-    expect(() => problemDetails({ status })).toThrow(RangeError);
+    expect(() => problemDetails({ status })).toThrow(InvalidArgumentError);
   });
 });
 
