@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from "../errors";
+
 /** The media type of an RFC 9457 problem details body. */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
@@ -44,7 +46,8 @@ const REASON_PHRASES: Readonly<Record<number, string>> = {
 
 /**
  * Builds an RFC 9457 problem details body. Send it with {@link sendProblem} (or with the
- * `Content-Type: application/problem+json` header yourself).
+ * `Content-Type: application/problem+json` header yourself). A status outside 400-599 throws
+ * `InvalidArgumentError`.
  *
  * @example
  * problemDetails({ status: 404, detail: "order 7 does not exist" });
@@ -52,7 +55,7 @@ const REASON_PHRASES: Readonly<Record<number, string>> = {
  */
 export function problemDetails(init: ProblemDetailsInit): ProblemDetails {
   if (!Number.isInteger(init.status) || init.status < 400 || init.status > 599) {
-    throw new RangeError(`a problem's status must be an HTTP error status (400-599), got ${init.status}`);
+    throw new InvalidArgumentError(undefined, "problemDetails", `status must be an HTTP error status (400-599), got ${init.status}`);
   }
   const problem: ProblemDetails = {
     type: init.type ?? "about:blank",

@@ -1,5 +1,5 @@
 import { PROBLEM_CONTENT_TYPE, problemDetails, staleDataProblem } from "typeorm-occ/http";
-import { StaleDataError } from "typeorm-occ";
+import { InvalidArgumentError, StaleDataError } from "typeorm-occ";
 import { createTestDatabase, type TestDatabase } from "../support/data-source";
 import { enabledDrivers } from "../support/drivers";
 import { Doc } from "../support/entities/core";
@@ -25,8 +25,10 @@ describe("problemDetails", () => {
     expect(problem).toEqual({ type: "https://example.test/p/x", title: "X", status: 422, field: "qty" });
   });
 
-  it.each([200, 302, 600, 4.5])("refuses non-error status %p", (status) => {
-    expect(() => problemDetails({ status })).toThrow(RangeError);
+  // An argument mistake like any other (issue 17): InvalidArgumentError, code "invalid-argument", not a bare RangeError.
+  it.each([200, 302, 600, 4.5])("refuses non-error status %p with InvalidArgumentError", (status) => {
+    expect(() => problemDetails({ status })).toThrow(InvalidArgumentError);
+    expect(() => problemDetails({ status })).toThrow(expect.objectContaining({ code: "invalid-argument" }));
   });
 });
 
