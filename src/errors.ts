@@ -238,11 +238,12 @@ export class MissingPeerDependencyError extends OccError {
     readonly entryPoint: string,
     /** The packages it needs that could not be loaded. */
     readonly packages: readonly string[],
-    options?: { cause?: unknown },
+    /** `install`: what the message's `npm install` line names, when not the bare package names (e.g. `@nestjs/common@11`). */
+    options?: { cause?: unknown; install?: readonly string[] },
   ) {
     super(
-      `${entryPoint} needs ${packages.join(", ")}, which ${packages.length === 1 ? "is" : "are"} not installed: npm install ${packages.join(" ")}`,
-      options,
+      `${entryPoint} needs ${packages.join(", ")}, which ${packages.length === 1 ? "is" : "are"} not installed: npm install ${(options?.install ?? packages).join(" ")}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
   }
 }

@@ -46,7 +46,8 @@ const REASON_PHRASES: Readonly<Record<number, string>> = {
 
 /**
  * Builds an RFC 9457 problem details body. Send it with {@link sendProblem} (or with the
- * `Content-Type: application/problem+json` header yourself).
+ * `Content-Type: application/problem+json` header yourself). A status outside 400-599 throws
+ * `InvalidArgumentError`.
  *
  * @example
  * problemDetails({ status: 404, detail: "order 7 does not exist" });
@@ -54,11 +55,7 @@ const REASON_PHRASES: Readonly<Record<number, string>> = {
  */
 export function problemDetails(init: ProblemDetailsInit): ProblemDetails {
   if (!Number.isInteger(init.status) || init.status < 400 || init.status > 599) {
-    throw new InvalidArgumentError(
-      undefined,
-      "problemDetails",
-      `a problem's status must be an HTTP error status (400-599), got ${init.status}`,
-    );
+    throw new InvalidArgumentError(undefined, "problemDetails", `status must be an HTTP error status (400-599), got ${init.status}`);
   }
   const problem: ProblemDetails = {
     type: init.type ?? "about:blank",

@@ -22,9 +22,20 @@ export function missingPeers(resolve: (name: string) => string = require.resolve
  * Throws {@link MissingPeerDependencyError} naming every missing peer and the command that installs
  * them, instead of Node's bare "Cannot find module '@nestjs/common'" from deep inside the package.
  */
-export function assertNestPeersInstalled(resolve?: (name: string) => string): void {
+export function assertNestPeersInstalled(
+  resolve?: (name: string) => string,
+  nodeMajor = Number(process.versions.node.split(".")[0]),
+): void {
   const missing = missingPeers(resolve);
-  if (missing.length > 0) throw new MissingPeerDependencyError("typeorm-occ/nest", missing);
+  if (missing.length > 0) throw new MissingPeerDependencyError("typeorm-occ/nest", missing, { install: installSpecs(missing, nodeMajor) });
+}
+
+/**
+ * What to put on the `npm install` line: NestJS 12 needs Node 22, so on an older Node the bare
+ * name would install a major that does not support it (npm warns EBADENGINE): name 11 there.
+ */
+function installSpecs(missing: readonly string[], nodeMajor: number): string[] {
+  return missing.map((name) => (nodeMajor < 22 && name.startsWith("@nestjs/") ? `${name}@11` : name));
 }
 
 assertNestPeersInstalled();

@@ -162,12 +162,31 @@ describe("messages", () => {
     const missing = (name: string): string => {
       throw Object.assign(new Error(`Cannot find module '${name}'`), { code: "MODULE_NOT_FOUND" });
     };
-    expect(() => assertNestPeersInstalled(missing)).toThrow(
+    expect(() => assertNestPeersInstalled(missing, 22)).toThrow(
       new MissingPeerDependencyError("typeorm-occ/nest", ["@nestjs/common", "@nestjs/core", "rxjs"]),
     );
-    expect(messageOf(() => assertNestPeersInstalled((name) => (name === "rxjs" ? missing(name) : name)))).toBe(
+    expect(messageOf(() => assertNestPeersInstalled((name) => (name === "rxjs" ? missing(name) : name), 22))).toBe(
       "typeorm-occ/nest needs rxjs, which is not installed: npm install rxjs",
     );
     expect(() => assertNestPeersInstalled((name) => name)).not.toThrow();
+  });
+
+  // NestJS 12 needs Node 22: on Node 20 a bare `npm install @nestjs/common` installs it and warns EBADENGINE.
+  it("typeorm-occ/nest without its peers on Node 20 names the NestJS major that runs there", () => {
+    const missing = (name: string): string => {
+      throw Object.assign(new Error(`Cannot find module '${name}'`), { code: "MODULE_NOT_FOUND" });
+    };
+    const error = (() => {
+      try {
+        assertNestPeersInstalled(missing, 20);
+      } catch (thrown) {
+        return thrown as MissingPeerDependencyError;
+      }
+      throw new Error("did not throw");
+    })();
+    expect(error.message).toBe(
+      "typeorm-occ/nest needs @nestjs/common, @nestjs/core, rxjs, which are not installed: npm install @nestjs/common@11 @nestjs/core@11 rxjs",
+    );
+    expect(error.packages).toEqual(["@nestjs/common", "@nestjs/core", "rxjs"]);
   });
 });

@@ -25,8 +25,10 @@ describe("problemDetails", () => {
     expect(problem).toEqual({ type: "https://example.test/p/x", title: "X", status: 422, field: "qty" });
   });
 
-  it.each([200, 302, 600, 4.5])("refuses non-error status %p", (status) => {
+  // An argument mistake like any other (issue 17): InvalidArgumentError, code "invalid-argument", not a bare RangeError.
+  it.each([200, 302, 600, 4.5])("refuses non-error status %p with InvalidArgumentError", (status) => {
     expect(() => problemDetails({ status })).toThrow(InvalidArgumentError);
+    expect(() => problemDetails({ status })).toThrow(expect.objectContaining({ code: "invalid-argument" }));
   });
 });
 

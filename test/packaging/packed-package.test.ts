@@ -241,8 +241,10 @@ describe("typeorm-occ/nest in a project without Nest", () => {
     expect(JSON.parse(stdout)).toEqual({
       name: "MissingPeerDependencyError",
       code: "missing-peer-dependency",
-      message:
-        "typeorm-occ/nest needs @nestjs/common, @nestjs/core, rxjs, which are not installed: npm install @nestjs/common @nestjs/core rxjs",
+      // NestJS 12 needs Node 22: on Node 20 the install line names 11.
+      message: `typeorm-occ/nest needs @nestjs/common, @nestjs/core, rxjs, which are not installed: npm install ${
+        Number(process.versions.node.split(".")[0]) < 22 ? "@nestjs/common@11 @nestjs/core@11" : "@nestjs/common @nestjs/core"
+      } rxjs`,
       ours: true,
     });
   });
