@@ -23,6 +23,8 @@ export {
   InvalidArgumentError,
   MissingPeerDependencyError,
   isStaleDataError,
+  isOccError,
+  type AnyOccError,
   type OccErrorCode,
   type StaleOperation,
   type StaleDataDetails,

@@ -7,8 +7,8 @@
  */
 export { etagFor } from "./etag-for";
 export { parseIfMatch } from "./parse-if-match";
-export { PreconditionRequiredError } from "./precondition-required-error";
-export { PreconditionHeaderError } from "./precondition-header-error";
+export { PreconditionRequiredError } from "../errors";
+export { PreconditionHeaderError } from "../errors";
 export { problemDetails, PROBLEM_CONTENT_TYPE, type ProblemDetails, type ProblemDetailsInit } from "./problem-details";
 export { staleDataProblem, type StaleDataProblemOptions } from "./stale-data-problem";
 export { primaryReadsForWrites, type PrimaryReadsRequest } from "./primary-reads-for-writes";

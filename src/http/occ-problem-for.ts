@@ -1,6 +1,14 @@
-import { InvalidVersionError, MissingVersionError, StaleDataError, isStaleDataError, type OccError } from "../errors";
-import { PreconditionHeaderError } from "./precondition-header-error";
-import { PreconditionRequiredError } from "./precondition-required-error";
+import {
+  InvalidVersionError,
+  MissingVersionError,
+  PreconditionHeaderError,
+  PreconditionRequiredError,
+  StaleDataError,
+  isOccError,
+  isStaleDataError,
+  type OccError,
+  type OccErrorCode,
+} from "../errors";
 import { problemDetails, type ProblemDetails } from "./problem-details";
 import { staleDataProblem } from "./stale-data-problem";
 
@@ -14,9 +22,9 @@ export interface OccProblemOptions {
 type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
 
 interface ClientErrorMapping<E extends Error = Error> {
+  /** Matched by code, not `instanceof`: an error from a second copy of typeorm-occ in one app still maps. */
+  code: OccErrorCode;
   errorClasses: readonly ErrorClass<E>[];
-  /** Whether `error` is one of these; defaults to `instanceof` any of `errorClasses`. */
-  matches?: (error: unknown) => boolean;
   toProblem: (error: E, options: OccProblemOptions) => ProblemDetails;
 }
 
@@ -37,24 +45,27 @@ function typedProblem(status: number, error: OccError, title: string, { typeBase
  */
 const CLIENT_ERRORS: readonly ClientErrorMapping[] = [
   mapping({
+    code: "stale-data",
     errorClasses: [StaleDataError],
-    // Shape, not instanceof: two copies of typeorm-occ in one app still map.
-    matches: isStaleDataError,
     toProblem: (error, options) => staleDataProblem(error, { status: options.hadIfMatch ? 412 : 409, typeBase: options.typeBase }),
   }),
   mapping({
+    code: "precondition-required",
     errorClasses: [PreconditionRequiredError],
     toProblem: (error, options) => typedProblem(428, error, "If-Match is required", options),
   }),
   mapping({
+    code: "invalid-if-match",
     errorClasses: [PreconditionHeaderError],
     toProblem: (error, options) => typedProblem(400, error, "Malformed If-Match header", options),
   }),
   mapping({
+    code: "invalid-version",
     errorClasses: [InvalidVersionError],
     toProblem: (error, options) => typedProblem(400, error, "Invalid version", options),
   }),
   mapping({
+    code: "missing-version",
     errorClasses: [MissingVersionError],
     toProblem: (error, options) => typedProblem(400, error, "Missing version", options),
   }),
@@ -82,8 +93,8 @@ export const CLIENT_ERROR_CLASSES: readonly ErrorClass<Error>[] = CLIENT_ERRORS.
  * if (problem) return sendProblem(res, problem);
  */
 export function occProblemFor(error: unknown, options: OccProblemOptions): ProblemDetails | undefined {
-  const entry = CLIENT_ERRORS.find((candidate) =>
-    candidate.matches ? candidate.matches(error) : candidate.errorClasses.some((errorClass) => error instanceof errorClass),
-  );
+  // isStaleDataError also knows a StaleDataError from a copy of the package older than `code`.
+  const code = isOccError(error) ? error.code : isStaleDataError(error) ? "stale-data" : undefined;
+  const entry = CLIENT_ERRORS.find((candidate) => candidate.code === code);
   return entry?.toProblem(error as Error, options);
 }

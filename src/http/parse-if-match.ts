@@ -1,6 +1,6 @@
 import { DECIMAL_VERSION, isVersionNumber } from "../version/version-value";
-import { PreconditionHeaderError } from "./precondition-header-error";
-import { PreconditionRequiredError } from "./precondition-required-error";
+import { PreconditionHeaderError } from "../errors";
+import { PreconditionRequiredError } from "../errors";
 
 /**
  * Reads the version a client expects from its `If-Match` header, strictly: exactly one strong ETag

@@ -14,6 +14,7 @@ import {
   UnguardedWriteError,
   isLockWaitTimeout,
   isSqliteBusy,
+  isOccError,
   isStaleDataError,
   parseVersion,
   type OccErrorCode,
@@ -105,6 +106,28 @@ describe("error names and codes", () => {
     expect(isStaleDataError(new StaleDataErrorOfAnotherCopy("Order#7 is stale"))).toBe(true);
     expect(isStaleDataError(stale)).toBe(true);
     expect(isStaleDataError(new LockTimeoutError("Order#7", 0))).toBe(false);
+  });
+
+  it("isOccError types every error as one union, so checking code narrows to the class", () => {
+    const caught: unknown = stale;
+    if (!isOccError(caught)) throw new Error("a StaleDataError is an OccError");
+    // @ts-expect-error before the code is checked, the union has no expectedVersion
+    void caught.expectedVersion;
+    if (caught.code !== "stale-data") throw new Error("the code of a StaleDataError is stale-data");
+    const narrowed: StaleDataError = caught; // compiles only because the code narrowed the union
+    expect([narrowed.expectedVersion, narrowed.actualVersion]).toEqual([3, 4]);
+    for (const [error] of everyError) expect(isOccError(error)).toBe(true);
+  });
+
+  it("isOccError knows an error of another copy of the package by its name and code as a pair", () => {
+    const ofAnotherCopy = Object.assign(new Error("Order.version must be …"), { name: "InvalidVersionError", code: "invalid-version" });
+    expect(isOccError(ofAnotherCopy)).toBe(true);
+    expect(occProblemFor(ofAnotherCopy, { hadIfMatch: false })).toMatchObject({ status: 400, code: "invalid-version" });
+    // A driver's or another library's error with a code of its own is not ours.
+    expect(isOccError(Object.assign(new Error("x"), { name: "Error", code: "invalid-version" }))).toBe(false);
+    expect(isOccError(Object.assign(new Error("busy"), { code: "SQLITE_BUSY" }))).toBe(false);
+    expect(isOccError(new RangeError("x"))).toBe(false);
+    expect(isOccError("stale-data")).toBe(false);
   });
 
   it("SharedConnectionBusyError still counts as SQLite's busy error for retries, also from another copy", () => {
