@@ -11,10 +11,10 @@ describe("docs/errors.md", () => {
   afterAll(() => aggregate.dataSource.destroy());
 
   it("errors are told apart by code", async () => {
-    const run = await page.run("error.code); // InvalidVersionError invalid-version");
+    const run = await page.run("console.log(error.name, error.code); // InvalidVersionError invalid-version");
     expect(run.logs).toEqual([
       ["InvalidVersionError", "invalid-version"],
-      [true, "invalid-argument"],
+      ["InvalidArgumentError", "withOptimisticRetry"],
     ]);
   });
 
