@@ -56,13 +56,20 @@ const VARIANTS: Variant[] = [
 for (const major of process.env.OCC_NEST_MAJORS?.split(",").filter(Boolean) ?? []) {
   VARIANTS.push({ ...VARIANTS[0], name: `Nest ${major}, node10, CommonJS`, nestMajor: major });
 }
-const consumerFiles = (variant: Variant) => ["note.ts", "core.ts", ...(variant.nest ? ["nest.ts"] : []), README_ENTRY];
+const consumerFiles = (variant: Variant) => [
+  "note.ts",
+  "core.ts",
+  "newcomer-mistakes.ts",
+  ...(variant.nest ? ["nest.ts"] : []),
+  README_ENTRY,
+];
 /** The README's "Installing and wiring" entry file, taken from the packed README. */
 const README_ENTRY = "readme-main.ts";
 
 interface ConsumerRun {
   tscOutput: string;
   core: unknown;
+  mistakes?: unknown;
   nest?: unknown;
   readme?: string;
 }
@@ -177,6 +184,7 @@ async function runConsumer(variant: Variant): Promise<ConsumerRun> {
   return {
     tscOutput,
     core: await runJson("out/core.js"),
+    mistakes: await runJson("out/newcomer-mistakes.js"),
     nest: variant.nest ? await runJson("out/nest.js") : undefined,
     readme: (await run(process.execPath, [`out/${README_ENTRY.replace(/ts$/, "js")}`], { cwd: project })).stdout,
   };
@@ -218,6 +226,12 @@ describe.each(VARIANTS)("a consumer project ($name)", (variant) => {
       final: { text: "retried", version: 3 },
     });
     expect(result.readme).toBe("Account#1 is stale: expected version 1, found 2 (update)\n");
+    expect(result.mistakes).toEqual({
+      warnings: ["typeorm-version-column", "uncascaded-member"],
+      withoutId: "InvalidArgumentError invalid-argument",
+      withoutVersion: "MissingVersionError missing-version",
+      stale: [7, 1],
+    });
     if (!variant.nest) return;
     expect(result.nest).toEqual({
       stale: [412, "application/problem+json", "stale-data"],
