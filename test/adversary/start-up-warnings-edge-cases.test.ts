@@ -17,7 +17,7 @@ import {
   type LogMessage,
 } from "typeorm";
 import { AggregateRoot, VersionColumn, InvalidArgumentError, disableOccWarning, occSchema, type OccWarningCode } from "typeorm-occ";
-import { createTestDatabase, type TestDatabase } from "../support/data-source";
+import { startUpWarningsFixture } from "../support/start-up-warnings";
 import { eachDriver } from "../support/each-driver";
 
 /**
@@ -40,20 +40,11 @@ class RecordingLogger implements Logger {
 }
 
 eachDriver(undefined, { mariadb: true })("start-up warnings, edge cases, on %s", (driver) => {
-  let db: TestDatabase;
-  let processWarnings: jest.SpyInstance;
-  beforeAll(async () => {
-    db = await createTestDatabase(driver, { entities: [] });
-  });
-  afterAll(async () => db?.close());
-  beforeEach(() => {
-    processWarnings = jest.spyOn(process, "emitWarning").mockImplementation(() => undefined);
-  });
-  afterEach(() => processWarnings.mockRestore());
+  const fixture = startUpWarningsFixture(driver);
 
   async function warnings(entities: Array<Function | EntitySchema<any>>, options: Partial<DataSourceOptions> = {}): Promise<string[]> {
     const logger = new RecordingLogger();
-    const dataSource = await db.open({ entities, logger, synchronize: false, ...options } as Partial<DataSourceOptions>);
+    const dataSource = await fixture.db.open({ entities, logger, synchronize: false, ...options } as Partial<DataSourceOptions>);
     await dataSource.destroy();
     return logger.messages.filter((entry) => entry.level === "warn").map((entry) => entry.message);
   }
@@ -174,7 +165,7 @@ eachDriver(undefined, { mariadb: true })("start-up warnings, edge cases, on %s",
     }
     const first = await warnings([TwiceLegacy]);
     const logger = new RecordingLogger();
-    const second = await db.open({ entities: [TwiceLegacy], logger, synchronize: false } as Partial<DataSourceOptions>);
+    const second = await fixture.db.open({ entities: [TwiceLegacy], logger, synchronize: false } as Partial<DataSourceOptions>);
     await second.destroy();
     await second.initialize();
     await second.destroy();
@@ -192,14 +183,14 @@ eachDriver(undefined, { mariadb: true })("start-up warnings, edge cases, on %s",
     logger.log = () => {
       throw new Error("logger is down");
     };
-    const dataSource = await db.open({
+    const dataSource = await fixture.db.open({
       entities: [ThrowingLoggerLegacy],
       logger,
       logging: ["warn"],
       synchronize: false,
     } as Partial<DataSourceOptions>);
     await dataSource.destroy();
-    expect(processWarnings).toHaveBeenCalledWith(expect.stringContaining("ThrowingLoggerLegacy.version"), {
+    expect(fixture.processWarnings).toHaveBeenCalledWith(expect.stringContaining("ThrowingLoggerLegacy.version"), {
       type: "TypeOrmOccWarning",
       code: "typeorm-version-column",
     });
@@ -218,7 +209,7 @@ eachDriver(undefined, { mariadb: true })("start-up warnings, edge cases, on %s",
       }
     }
     // TypeORM hands a logger object every message and ignores `logging`; this one was built without options, so it drops "warn".
-    const dataSource = await db.open({
+    const dataSource = await fixture.db.open({
       entities: [QuietLoggerLegacy],
       logger: new QuietLogger(),
       logging: ["warn"],
@@ -226,7 +217,7 @@ eachDriver(undefined, { mariadb: true })("start-up warnings, edge cases, on %s",
     } as Partial<DataSourceOptions>);
     await dataSource.destroy();
     expect(written).toEqual([]);
-    expect(processWarnings).toHaveBeenCalledWith(
+    expect(fixture.processWarnings).toHaveBeenCalledWith(
       expect.stringContaining("QuietLoggerLegacy.version"),
       expect.objectContaining({ code: "typeorm-version-column" }),
     );
@@ -239,7 +230,7 @@ eachDriver(undefined, { mariadb: true })("start-up warnings, edge cases, on %s",
       @TypeOrmVersionColumn() version!: number;
     }
     expect(await warnings([CustomLoggerLegacy])).toHaveLength(1);
-    expect(processWarnings).not.toHaveBeenCalled();
+    expect(fixture.processWarnings).not.toHaveBeenCalled();
   });
 
   it("refuses an unknown warning code with InvalidArgumentError", () => {

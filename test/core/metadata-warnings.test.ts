@@ -10,7 +10,7 @@ import {
   type LoggerOptions,
 } from "typeorm";
 import { AggregateRoot, VersionColumn, disableOccWarning, type OccWarningCode } from "typeorm-occ";
-import { createTestDatabase, type TestDatabase } from "../support/data-source";
+import { startUpWarningsFixture } from "../support/start-up-warnings";
 import { eachDriver } from "../support/each-driver";
 
 /**
@@ -87,26 +87,18 @@ class RecordingLogger extends AbstractLogger {
 }
 
 eachDriver(undefined, { mariadb: true })("start-up warnings on %s", (driver) => {
-  let db: TestDatabase;
-  let processWarnings: jest.SpyInstance;
-  beforeAll(async () => {
-    db = await createTestDatabase(driver, { entities: [] });
-  });
-  afterAll(async () => db?.close());
-  beforeEach(() => {
-    processWarnings = jest.spyOn(process, "emitWarning").mockImplementation(() => undefined);
-  });
-  afterEach(() => processWarnings.mockRestore());
+  const fixture = startUpWarningsFixture(driver);
 
   /** Initializes a DataSource on the test database with these entities (no schema needed: the warnings come from the metadata). */
   async function initialize(entities: Function[], options: Partial<DataSourceOptions> = {}): Promise<RecordingLogger> {
     const logger = new RecordingLogger(options.logging);
-    const dataSource = await db.open({ entities, logger, synchronize: false, ...options } as Partial<DataSourceOptions>);
+    const dataSource = await fixture.db.open({ entities, logger, synchronize: false, ...options } as Partial<DataSourceOptions>);
     await dataSource.destroy();
     return logger;
   }
   const warningsOf = (logger: RecordingLogger) => logger.messages.filter((entry) => entry.level === "warn").map((entry) => entry.message);
-  const processWarningCodes = () => processWarnings.mock.calls.map((call) => (call[1] as { code?: OccWarningCode; type?: string }).code);
+  const processWarningCodes = () =>
+    fixture.processWarnings.mock.calls.map((call) => (call[1] as { code?: OccWarningCode; type?: string }).code);
 
   it("warns about TypeORM's own @VersionColumn through the DataSource's logger, and not again for a second DataSource", async () => {
     const { LegacyDoc } = typeOrmVersioned();
@@ -117,7 +109,7 @@ eachDriver(undefined, { mariadb: true })("start-up warnings on %s", (driver) => 
       ),
     ]);
     expect(warningsOf(logger)[0]).toContain('disableOccWarning("typeorm-version-column")');
-    expect(processWarnings).not.toHaveBeenCalled(); // the logger prints "warn" under this logging option
+    expect(fixture.processWarnings).not.toHaveBeenCalled(); // the logger prints "warn" under this logging option
 
     const again = await initialize([LegacyDoc], { logging: ["warn"] });
     expect(warningsOf(again)).toEqual([]);
@@ -127,8 +119,11 @@ eachDriver(undefined, { mariadb: true })("start-up warnings on %s", (driver) => 
     const { LegacyDoc } = typeOrmVersioned();
     const logger = await initialize([LegacyDoc], { logging: false });
     expect(warningsOf(logger)).toHaveLength(1); // given to the logger, which does not print it
-    expect(processWarnings).toHaveBeenCalledTimes(1);
-    expect(processWarnings).toHaveBeenCalledWith(warningsOf(logger)[0], { type: "TypeOrmOccWarning", code: "typeorm-version-column" });
+    expect(fixture.processWarnings).toHaveBeenCalledTimes(1);
+    expect(fixture.processWarnings).toHaveBeenCalledWith(warningsOf(logger)[0], {
+      type: "TypeOrmOccWarning",
+      code: "typeorm-version-column",
+    });
   });
 
   it("warns about a root's one-to-many without cascade, naming the relation and the fix", async () => {
@@ -145,31 +140,22 @@ eachDriver(undefined, { mariadb: true })("start-up warnings on %s", (driver) => 
   it("says nothing about typeorm-occ's version column, cascaded members and plain entities", async () => {
     const logger = await initialize(Object.values(wellDeclared()));
     expect(warningsOf(logger)).toEqual([]);
-    expect(processWarnings).not.toHaveBeenCalled();
+    expect(fixture.processWarnings).not.toHaveBeenCalled();
   });
 });
 
 // After every test above (which need the warnings on): disabling is process-wide.
 eachDriver(undefined, { mariadb: true })("disableOccWarning on %s", (driver) => {
-  let db: TestDatabase;
-  let processWarnings: jest.SpyInstance;
-  beforeAll(async () => {
-    db = await createTestDatabase(driver, { entities: [] });
-  });
-  afterAll(async () => db?.close());
-  beforeEach(() => {
-    processWarnings = jest.spyOn(process, "emitWarning").mockImplementation(() => undefined);
-  });
-  afterEach(() => processWarnings.mockRestore());
+  const fixture = startUpWarningsFixture(driver);
 
   async function warnedCodes(entities: Function[]): Promise<string[]> {
     const logger = new RecordingLogger();
-    const dataSource = await db.open({ entities, logger, synchronize: false } as Partial<DataSourceOptions>);
+    const dataSource = await fixture.db.open({ entities, logger, synchronize: false } as Partial<DataSourceOptions>);
     await dataSource.destroy();
     const fromLogger = logger.messages
       .filter((entry) => entry.level === "warn")
       .map((entry) => /disableOccWarning\("([a-z-]+)"\)/.exec(entry.message)?.[1]);
-    const fromProcess = processWarnings.mock.calls.map((call) => (call[1] as { code?: string }).code);
+    const fromProcess = fixture.processWarnings.mock.calls.map((call) => (call[1] as { code?: string }).code);
     return [...fromLogger, ...fromProcess].filter((code): code is string => code !== undefined);
   }
 
