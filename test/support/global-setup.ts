@@ -13,6 +13,11 @@ const importModule = new Function("specifier", "return import(specifier)") as (s
  * skipped with the printed reason, unless OCC_REQUIRE_REPLICAS=1 (CI) makes that a failure.
  */
 export default async function globalSetup(): Promise<void> {
+  if (!process.env.MARIADB_URL) {
+    console.log(
+      "\n[typeorm-occ] MariaDB tests will be skipped: MARIADB_URL is not set (e.g. MARIADB_URL=mysql://root@127.0.0.1:3306/test)",
+    );
+  }
   if (!enabledDrivers().includes("postgres")) return;
   await startReplicas();
   if (process.env.DATABASE_URL || process.env.PGHOST || process.env.PGDATABASE) return;
