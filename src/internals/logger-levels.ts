@@ -6,21 +6,22 @@ interface LevelFilteringLogger {
 }
 
 /**
- * Whether `dataSource.logger.log("warn", …)` prints something. TypeORM builds its own loggers from
- * the `logging` option, but hands a logger object given as `logger` every message and ignores
- * `logging` for it: such a logger filters by its own options when it extends `AbstractLogger`
- * (`new MyLogger()` without options drops "warn"), and otherwise receives the message as is.
+ * Whether `dataSource.logger.log("warn", …)` prints something. A logger built on TypeORM's
+ * `AbstractLogger` says so itself: TypeORM's own loggers (built from the `logging` option, which
+ * reads `true` differently across TypeORM versions) and most custom ones, whose own options TypeORM
+ * leaves alone (`new MyLogger()` without options drops "warn"). Any other logger object receives the
+ * message as is.
  */
 export function loggerPrintsWarnings(dataSource: DataSource): boolean {
-  const { logger, logging } = dataSource.options;
-  if (typeof logger === "object" && logger !== null) {
-    const filtering = dataSource.logger as Partial<LevelFilteringLogger>;
-    if (typeof filtering.isLogEnabledFor !== "function") return true;
+  const filtering = dataSource.logger as Partial<LevelFilteringLogger>;
+  if (typeof filtering.isLogEnabledFor === "function") {
     try {
       return filtering.isLogEnabledFor("warn") === true;
     } catch {
       return false;
     }
   }
-  return logging === "all" || (Array.isArray(logging) && logging.includes("warn"));
+  const { logger, logging } = dataSource.options;
+  if (typeof logger === "object" && logger !== null) return true;
+  return logging === "all" || logging === true || (Array.isArray(logging) && logging.includes("warn"));
 }

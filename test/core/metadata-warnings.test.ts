@@ -126,6 +126,26 @@ eachDriver(undefined, { mariadb: true })("start-up warnings on %s", (driver) => 
     });
   });
 
+  it.each([[true], ["all"], [["warn"]], [["error"]], [false]] as const)(
+    "with TypeORM's own logger and logging %p, the warning is printed exactly once",
+    async (logging) => {
+      const { LegacyDoc } = typeOrmVersioned();
+      const printed: unknown[][] = [];
+      const consoles = (["log", "info", "warn", "error"] as const).map((method) =>
+        jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void printed.push(args)),
+      );
+      try {
+        const dataSource = await fixture.db.open({ entities: [LegacyDoc], logging, synchronize: false } as Partial<DataSourceOptions>);
+        await dataSource.destroy();
+      } finally {
+        for (const spy of consoles) spy.mockRestore();
+      }
+      const byLogger = printed.filter((args) => args.some((arg) => String(arg).includes("LegacyDoc.version is TypeORM's own")));
+      const byProcess = fixture.processWarnings.mock.calls.filter((call) => String(call[0]).includes("LegacyDoc.version"));
+      expect(byLogger.length + byProcess.length).toBe(1);
+    },
+  );
+
   it("warns about a root's one-to-many without cascade, naming the relation and the fix", async () => {
     const { Ticket, TicketNote } = uncascadedRoot();
     const logger = await initialize([Ticket, TicketNote]);
