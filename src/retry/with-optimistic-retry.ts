@@ -205,8 +205,10 @@ export async function withOptimisticRetry<T>(
       // Full jitter: contenders spread out instead of colliding again in lockstep.
       const delay = Math.random() * Math.min(max, base * 2 ** Math.min(attempt, 30));
       if (Date.now() - started + delay >= budget) throw error;
-      options.onRetry?.(error, attempt + 1);
       await new Promise((resolve) => setTimeout(resolve, delay));
+      // A busy event loop fires the timer late: no attempt starts once the budget is spent.
+      if (Date.now() - started >= budget) throw error;
+      options.onRetry?.(error, attempt + 1);
     }
   }
 }
