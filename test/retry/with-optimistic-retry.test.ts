@@ -40,6 +40,13 @@ describe.each(enabledDrivers({ mariadb: true }))("withOptimisticRetry on %s", (d
   afterAll(async () => db?.close());
 
   const counters = (source: DataSource = db.dataSource) => source.getRepository(RetryCounter);
+  /** One attempt that always conflicts: the other connection writes between this read and this save. */
+  async function saveAfterAnotherWriter(id: number): Promise<void> {
+    const counter = await counters().findOneByOrFail({ id });
+    await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: counter.value + 10 });
+    counter.value += 1;
+    await counters().save(counter);
+  }
   const newCounter = () => counters().save(counters().create({ value: 0 }));
 
   it("loses no increment when many workers, each with its own connection, race on one row", async () => {
@@ -176,10 +183,7 @@ describe.each(enabledDrivers({ mariadb: true }))("withOptimisticRetry on %s", (d
     const error = await withOptimisticRetry(
       async () => {
         began.push(Date.now() - start);
-        const counter = await counters().findOneByOrFail({ id });
-        await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: counter.value + 10 });
-        counter.value += 1;
-        await counters().save(counter);
+        await saveAfterAnotherWriter(id);
       },
       { timeBudgetMs: 300 },
     ).catch((e: unknown) => e);
@@ -201,10 +205,7 @@ describe.each(enabledDrivers({ mariadb: true }))("withOptimisticRetry on %s", (d
       const error = await withOptimisticRetry(
         async () => {
           began.push(Date.now() - start);
-          const counter = await counters().findOneByOrFail({ id });
-          await counters(other).save({ ...(await counters(other).findOneByOrFail({ id })), value: counter.value + 10 });
-          counter.value += 1;
-          await counters().save(counter);
+          await saveAfterAnotherWriter(id);
         },
         // Short backoffs: the last attempt is planned just before the budget, so a late timer would cross it.
         { timeBudgetMs: 300, baseDelayMs: 1, maxDelayMs: 10 },
